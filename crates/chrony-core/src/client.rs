@@ -1,0 +1,415 @@
+//! The client: connecting (with the default-address fallback), and the four
+//! reports.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::address::Endpoint;
+use crate::error::{ConnectionFailure, DataFailure, Error, Result};
+use crate::protocol::reply::{decode, is_no_such_source, Reply};
+use crate::protocol::request::Request;
+use crate::report::{RtcData, Source, SourceStats, Tracking};
+use crate::transport::{Policy, Transport};
+
+/// How often a multi-record report is read again from a fresh count when the
+/// source list changes under it.
+const SOURCE_LIST_ATTEMPTS: u32 = 4;
+/// More sources than this in an N_SOURCES reply is garbage, not a list.
+const MAX_SOURCES: u32 = 65_536;
+
+/// Timing options. `Default` is chronyc's: 1 s, 2 retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Wait for a reply before the request is resent with a fresh sequence
+    /// number; each resend doubles the wait.
+    pub timeout: Duration,
+    /// Number of resends.
+    pub retries: u32,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(1),
+            retries: 2,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The longest one call may take: `timeout × (2^(retries+1) − 1)`
+    /// (7 s by default).
+    #[must_use]
+    pub fn call_budget(&self) -> Duration {
+        let factor = 1u32
+            .checked_shl(self.retries.saturating_add(1))
+            .map_or(u32::MAX, |f| f - 1);
+        self.timeout.checked_mul(factor).unwrap_or(Duration::MAX)
+    }
+
+    fn policy(&self) -> Policy {
+        let now = Instant::now();
+        Policy {
+            timeout: self.timeout,
+            retries: self.retries,
+            deadline: now
+                .checked_add(self.call_budget())
+                .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365)),
+        }
+    }
+}
+
+/// Which kind of socket a client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// chronyd's Unix socket: every command allowed.
+    UnixSocket,
+    /// The UDP command port: monitoring commands only.
+    CommandPort,
+}
+
+struct State {
+    transport: Option<Transport>,
+    address: String,
+    kind: TransportKind,
+    /// Auto-detect only: UDP candidates still to try if the current one is
+    /// refused at once on its first request.
+    fallback: Vec<Endpoint>,
+    /// Auto-detect only: a Unix socket that refused this user, for messages.
+    denied: Option<String>,
+}
+
+/// A connection to chronyd. Safe to share between threads: calls are
+/// serialised on an internal lock.
+pub struct Client {
+    state: Mutex<State>,
+    options: ClientOptions,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.lock();
+        f.debug_struct("Client")
+            .field("address", &st.address)
+            .field("kind", &st.kind)
+            .field("open", &st.transport.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn kind_of(ep: &Endpoint) -> TransportKind {
+    match ep {
+        Endpoint::Unix(_) => TransportKind::UnixSocket,
+        _ => TransportKind::CommandPort,
+    }
+}
+
+impl Client {
+    /// Connects to chronyd at `address` (any form [`Endpoint::parse`]
+    /// accepts), or, with `None`, to the first default that works:
+    /// `/run/chrony/chronyd.sock`, `/var/run/chrony/chronyd.sock` (a Unix
+    /// socket wins when its connect succeeds), then UDP `127.0.0.1:323` and
+    /// `[::1]:323` (a UDP candidate wins unless its first request is refused
+    /// at once). An explicit address has no fallback.
+    pub fn connect(address: Option<&str>, options: ClientOptions) -> Result<Client> {
+        let deadline = options.policy().deadline;
+        let state = match address {
+            Some(text) => {
+                let ep = Endpoint::parse(text)?;
+                let transport = Transport::open(&ep, deadline)?;
+                State {
+                    transport: Some(transport),
+                    address: text.to_owned(),
+                    kind: kind_of(&ep),
+                    fallback: Vec::new(),
+                    denied: None,
+                }
+            }
+            None => Self::auto_detect(deadline)?,
+        };
+        Ok(Client {
+            state: Mutex::new(state),
+            options,
+        })
+    }
+
+    fn auto_detect(deadline: Instant) -> Result<State> {
+        let mut denied = None;
+        let mut tried = Vec::new();
+        let mut candidates = Endpoint::defaults().into_iter();
+        while let Some(ep) = candidates.next() {
+            tried.push(ep.to_string());
+            match Transport::open(&ep, deadline) {
+                Ok(t) => {
+                    return Ok(State {
+                        transport: Some(t),
+                        address: ep.to_string(),
+                        kind: kind_of(&ep),
+                        fallback: candidates.collect(),
+                        denied,
+                    })
+                }
+                Err(Error::Permission { .. }) if denied.is_none() => denied = Some(ep.to_string()),
+                Err(_) => {}
+            }
+        }
+        Err(Error::connection(
+            ConnectionFailure::Unreachable,
+            format!(
+                "cannot connect to chronyd (auto-detect); tried {}. Is chronyd running?",
+                tried.join(", ")
+            ),
+            None,
+        ))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-written
+        // (every field is replaced whole), so a poisoned lock is still usable.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The options in use.
+    #[must_use]
+    pub fn options(&self) -> ClientOptions {
+        self.options
+    }
+
+    /// The address in use: the one given, or the default candidate that won.
+    #[must_use]
+    pub fn address(&self) -> String {
+        self.lock().address.clone()
+    }
+
+    /// The kind of socket in use.
+    #[must_use]
+    pub fn transport_kind(&self) -> TransportKind {
+        self.lock().kind
+    }
+
+    /// True until [`Client::close`].
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.lock().transport.is_some()
+    }
+
+    /// Closes the socket and removes the client socket files. Idempotent.
+    pub fn close(&self) {
+        self.lock().transport = None;
+    }
+
+    /// Runs one report read, switching to the next UDP default when the
+    /// first request of an auto-detected candidate is refused.
+    fn call<T>(
+        &self,
+        interrupt: &dyn Fn() -> bool,
+        read: impl Fn(&mut Transport, &Policy, &dyn Fn() -> bool) -> Result<T>,
+    ) -> Result<T> {
+        let policy = self.options.policy();
+        let mut st = self.lock();
+        loop {
+            let Some(transport) = st.transport.as_mut() else {
+                return Err(Error::connection(
+                    ConnectionFailure::Unreachable,
+                    format!(
+                        "the connection to chronyd at {} is closed; open a new one",
+                        st.address
+                    ),
+                    None,
+                ));
+            };
+            let result = read(transport, &policy, interrupt);
+            let refused = matches!(
+                result,
+                Err(Error::Connection {
+                    kind: ConnectionFailure::Refused,
+                    ..
+                })
+            );
+            if refused && !st.fallback.is_empty() {
+                let ep = st.fallback.remove(0);
+                if let Ok(t) = Transport::open(&ep, policy.deadline) {
+                    st.address = ep.to_string();
+                    st.kind = kind_of(&ep);
+                    st.transport = Some(t);
+                }
+                continue;
+            }
+            st.fallback.clear();
+            return match (result, &st.denied) {
+                (Err(Error::Connection { kind, message, source }), Some(denied)) => Err(Error::Connection {
+                    kind,
+                    message: format!(
+                        "{message} (auto-detect chose {} because the Unix socket {denied} refused this user)",
+                        st.address
+                    ),
+                    source,
+                }),
+                (r, _) => r,
+            };
+        }
+    }
+
+    /// TRACKING (`chronyc tracking`).
+    pub fn tracking(&self) -> Result<Tracking> {
+        self.tracking_interruptible(&|| false)
+    }
+
+    /// [`Client::tracking`], stopping with [`Error::Interrupted`] when
+    /// `interrupt` returns true (it is polled at least every 50 ms).
+    pub fn tracking_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Tracking> {
+        self.call(interrupt, |t, p, i| {
+            match single(t, p, i, Request::Tracking)? {
+                Reply::Tracking(r) => Ok(r),
+                other => Err(mismatch(&other)),
+            }
+        })
+    }
+
+    /// RTCREPORT (`chronyc rtcdata`). [`Error::NotAvailable`] when chronyd
+    /// does not track the RTC.
+    pub fn rtc_data(&self) -> Result<RtcData> {
+        self.rtc_data_interruptible(&|| false)
+    }
+
+    /// [`Client::rtc_data`] with an interrupt check.
+    pub fn rtc_data_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<RtcData> {
+        self.call(interrupt, |t, p, i| {
+            match single(t, p, i, Request::RtcReport)? {
+                Reply::Rtc(r) => Ok(r),
+                other => Err(mismatch(&other)),
+            }
+        })
+    }
+
+    /// N_SOURCES then SOURCE_DATA for every index (`chronyc sources`).
+    pub fn sources(&self) -> Result<Vec<Source>> {
+        self.sources_interruptible(&|| false)
+    }
+
+    /// [`Client::sources`] with an interrupt check.
+    pub fn sources_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Vec<Source>> {
+        self.call(interrupt, |t, p, i| {
+            records(t, p, i, Request::SourceData, |r| match r {
+                Reply::SourceData(s) => Ok(s),
+                other => Err(mismatch(&other)),
+            })
+        })
+    }
+
+    /// N_SOURCES then SOURCESTATS for every index (`chronyc sourcestats`).
+    pub fn source_stats(&self) -> Result<Vec<SourceStats>> {
+        self.source_stats_interruptible(&|| false)
+    }
+
+    /// [`Client::source_stats`] with an interrupt check.
+    pub fn source_stats_interruptible(
+        &self,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Vec<SourceStats>> {
+        self.call(interrupt, |t, p, i| {
+            records(t, p, i, Request::SourceStats, |r| match r {
+                Reply::SourceStats(s) => Ok(s),
+                other => Err(mismatch(&other)),
+            })
+        })
+    }
+}
+
+fn mismatch(reply: &Reply) -> Error {
+    Error::data(
+        DataFailure::InvalidReply,
+        format!("chronyd's reply does not match the request: {reply:?}"),
+    )
+}
+
+fn single(
+    transport: &mut Transport,
+    policy: &Policy,
+    interrupt: &dyn Fn() -> bool,
+    req: Request,
+) -> Result<Reply> {
+    let raw = transport.exchange(&[req], policy, interrupt)?;
+    decode(req, &raw[0])
+}
+
+/// Reads a multi-record report: the count, then every record pipelined. When
+/// a record is gone (the list changed), starts again from a fresh count.
+fn records<T>(
+    transport: &mut Transport,
+    policy: &Policy,
+    interrupt: &dyn Fn() -> bool,
+    make: fn(u32) -> Request,
+    take: impl Fn(Reply) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let n = match single(transport, policy, interrupt, Request::NSources)? {
+            Reply::NSources(n) => n,
+            other => return Err(mismatch(&other)),
+        };
+        if n > MAX_SOURCES {
+            return Err(Error::data(
+                DataFailure::InvalidValue,
+                format!("chronyd reported {n} sources; more than {MAX_SOURCES} is not a plausible count"),
+            ));
+        }
+        let reqs: Vec<Request> = (0..n).map(make).collect();
+        let raw = transport.exchange(&reqs, policy, interrupt)?;
+        let decoded: Result<Vec<T>> = reqs
+            .iter()
+            .zip(&raw)
+            .map(|(req, buf)| decode(*req, buf).and_then(&take))
+            .collect();
+        match decoded {
+            Err(e) if is_no_such_source(&e) && attempt < SOURCE_LIST_ATTEMPTS => {}
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_is_the_sum_of_doubling_waits() {
+        assert_eq!(
+            ClientOptions::default().call_budget(),
+            Duration::from_secs(7)
+        );
+        let o = ClientOptions {
+            timeout: Duration::from_millis(50),
+            retries: 0,
+        };
+        assert_eq!(o.call_budget(), Duration::from_millis(50));
+        let huge = ClientOptions {
+            timeout: Duration::from_secs(3600),
+            retries: 40,
+        };
+        assert!(huge.call_budget() > Duration::from_secs(86_400 * 365 * 1000));
+        let _ = huge.policy();
+    }
+
+    #[test]
+    fn explicit_address_has_no_fallback_and_bad_ones_fail_early() {
+        let e = Client::connect(Some("127.0.0.1:0"), ClientOptions::default()).unwrap_err();
+        assert_eq!(e.error_code(), Some(7));
+        let e = Client::connect(
+            Some("/nonexistent-dir/chronyd.sock"),
+            ClientOptions::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Connection {
+                kind: ConnectionFailure::Unreachable,
+                ..
+            }
+        ));
+        assert!(e.to_string().contains("/nonexistent-dir/chronyd.sock"));
+    }
+}

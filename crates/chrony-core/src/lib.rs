@@ -1,0 +1,31 @@
+//! A read-only client for chronyd's command protocol ("cmdmon").
+//!
+//! It reads what chronyd knows about time synchronisation — tracking,
+//! sources, source statistics, RTC data — over chronyd's Unix socket or its
+//! UDP command port, and never changes chronyd's state. Every call has a
+//! deadline: `timeout × (2^(retries+1) − 1)`, 7 s with the defaults.
+//!
+//! ```no_run
+//! use chrony_core::{Client, ClientOptions};
+//!
+//! let client = Client::connect(Some("127.0.0.1"), ClientOptions::default())?;
+//! let tracking = client.tracking()?;
+//! println!("stratum {} offset {:+.9} s", tracking.stratum, tracking.last_offset);
+//! for source in client.sources()? {
+//!     println!("{} poll {} reach {:o}", source.name(), source.poll, source.reachability);
+//! }
+//! # Ok::<(), chrony_core::Error>(())
+//! ```
+
+pub mod address;
+pub mod client;
+pub mod error;
+pub mod protocol;
+pub mod report;
+pub mod transport;
+
+pub use address::Endpoint;
+pub use client::{Client, ClientOptions, TransportKind};
+pub use error::{ConnectionFailure, DataFailure, Error, Result};
+pub use protocol::wire::{refid_name, refid_name_chronyc, IpAddr, Timespec};
+pub use report::{LeapStatus, RtcData, Source, SourceMode, SourceState, SourceStats, Tracking};

@@ -1,0 +1,388 @@
+//! Replies: header checks, status mapping and the body decoders.
+
+use super::request::{rpy, Request};
+use super::wire::Reader;
+use super::{PKT_REPLY, PROTO_VERSION, REPLY_HEADER_LEN};
+use crate::error::{DataFailure, Error, Result};
+use crate::report::{RtcData, Source, SourceStats, Tracking};
+
+/// Status codes (CMDMON.md §2.6) this client treats specially.
+pub mod status {
+    /// SUCCESS
+    pub const SUCCESS: u16 = 0;
+    /// UNAUTH: not allowed on this transport.
+    pub const UNAUTH: u16 = 2;
+    /// INVALID: unknown command (server older than the command).
+    pub const INVALID: u16 = 3;
+    /// NOSUCHSOURCE: index out of range (the source list changed).
+    pub const NOSUCHSOURCE: u16 = 4;
+    /// NOTENABLED: facility not enabled.
+    pub const NOTENABLED: u16 = 6;
+    /// NORTC: RTC driver not running.
+    pub const NORTC: u16 = 13;
+    /// BADPKTVERSION: protocol version mismatch.
+    pub const BADPKTVERSION: u16 = 18;
+    /// BADPKTLENGTH: request shorter than the server requires.
+    pub const BADPKTLENGTH: u16 = 19;
+}
+
+/// chronyc's text for a status code.
+#[must_use]
+pub fn status_text(code: u16) -> &'static str {
+    match code {
+        0 => "200 OK",
+        1 => "500 Failure",
+        2 => "501 Not authorised",
+        3 => "502 Invalid command",
+        4 => "503 No such source",
+        5 => "504 Duplicate or stale logon detected",
+        6 => "505 Facility not enabled in daemon",
+        7 => "507 Bad subnet",
+        8 => "208 Access allowed",
+        9 => "209 Access denied",
+        10 => "510 No command access from this host",
+        11 => "511 Source already present",
+        12 => "512 Too many sources present",
+        13 => "513 RTC driver not running",
+        14 => "514 Can't write RTC parameters",
+        15 => "519 Client logging is not active in the daemon",
+        16 => "516 Sample index out of range",
+        17 => "515 Invalid address family",
+        18 => "517 Protocol version mismatch",
+        19 => "518 Packet length mismatch",
+        21 => "521 Invalid name",
+        _ => "520 Got unexpected error from daemon",
+    }
+}
+
+/// The fields of a reply header that matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyHeader {
+    /// Protocol version of the server.
+    pub version: u8,
+    /// Echo of the request's command code.
+    pub command: u16,
+    /// Reply code: tells the body layout.
+    pub reply: u16,
+    /// Status code.
+    pub status: u16,
+    /// Echo of the request's sequence number.
+    pub sequence: u32,
+}
+
+/// Reads a datagram's header if it can be a reply at all: at least 28 bytes,
+/// `pkt_type` 2 and zero reserved bytes. Anything else is not a reply to
+/// anybody and is ignored (as chronyc and libchrony do).
+#[must_use]
+pub fn parse_header(buf: &[u8]) -> Option<ReplyHeader> {
+    if buf.len() < REPLY_HEADER_LEN || buf[1] != PKT_REPLY || buf[2] != 0 || buf[3] != 0 {
+        return None;
+    }
+    Some(ReplyHeader {
+        version: buf[0],
+        command: u16::from_be_bytes([buf[4], buf[5]]),
+        reply: u16::from_be_bytes([buf[6], buf[7]]),
+        status: u16::from_be_bytes([buf[8], buf[9]]),
+        sequence: u32::from_be_bytes([buf[16], buf[17], buf[18], buf[19]]),
+    })
+}
+
+/// A decoded reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// TRACKING
+    Tracking(Tracking),
+    /// N_SOURCES
+    NSources(u32),
+    /// SOURCE_DATA
+    SourceData(Source),
+    /// SOURCESTATS
+    SourceStats(SourceStats),
+    /// RTC
+    Rtc(RtcData),
+}
+
+/// Checks the version and status of a reply already matched to `req`, then
+/// decodes its body by its reply code.
+pub fn decode(req: Request, buf: &[u8]) -> Result<Reply> {
+    let hdr = parse_header(buf)
+        .ok_or_else(|| Error::invalid_reply("reply from chronyd is not a valid reply packet"))?;
+    check_status(req, &hdr)?;
+    if hdr.reply != req.reply_code() {
+        if hdr.reply == rpy::NULL && matches!(req, Request::SourceData(_) | Request::SourceStats(_))
+        {
+            // Development chronyd after 4.8 answers RPY_NULL with status 0
+            // when the source vanished during the request.
+            return Err(no_such_source(req));
+        }
+        return Err(Error::data(
+            DataFailure::NewServer,
+            format!(
+                "chronyd answered the {} request with reply code {} where {} was expected; \
+                 it is probably newer than this client: upgrade pychrony-rs",
+                req.name(),
+                hdr.reply,
+                req.reply_code()
+            ),
+        ));
+    }
+    let body = &buf[REPLY_HEADER_LEN..];
+    if body.len() < req.reply_body_len() {
+        return Err(Error::invalid_reply(format!(
+            "{} reply from chronyd is truncated: {} bytes where {} were expected",
+            req.name(),
+            buf.len(),
+            REPLY_HEADER_LEN + req.reply_body_len()
+        )));
+    }
+    let r = Reader::new(body, req.name());
+    Ok(match req {
+        Request::Tracking => Reply::Tracking(decode_tracking(&r)?),
+        Request::NSources => Reply::NSources(r.u32(0)?),
+        Request::SourceData(_) => Reply::SourceData(decode_source(&r)?),
+        Request::SourceStats(_) => Reply::SourceStats(decode_sourcestats(&r)?),
+        Request::RtcReport => Reply::Rtc(decode_rtc(&r)?),
+    })
+}
+
+pub(crate) fn no_such_source(req: Request) -> Error {
+    Error::data(
+        DataFailure::UnexpectedStatus(status::NOSUCHSOURCE),
+        format!(
+            "chronyd answered the {} request with status {}: the source list changed while it was read",
+            req.name(),
+            status_text(status::NOSUCHSOURCE)
+        ),
+    )
+}
+
+/// True when an error is chronyd's "no such source" (the list changed).
+#[must_use]
+pub fn is_no_such_source(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Data {
+            kind: DataFailure::UnexpectedStatus(status::NOSUCHSOURCE),
+            ..
+        }
+    )
+}
+
+fn check_status(req: Request, hdr: &ReplyHeader) -> Result<()> {
+    let name = req.name();
+    let text = status_text(hdr.status);
+    if hdr.version != PROTO_VERSION {
+        return Err(Error::data(
+            if hdr.status == status::BADPKTVERSION || hdr.version > PROTO_VERSION {
+                DataFailure::NewServer
+            } else {
+                DataFailure::OldServer
+            },
+            format!(
+                "chronyd answered the {name} request with protocol version {} (status {text}); \
+                 this client speaks version {PROTO_VERSION}, used by chrony 1.29.1 and later",
+                hdr.version
+            ),
+        ));
+    }
+    match hdr.status {
+        status::SUCCESS => Ok(()),
+        status::UNAUTH => Err(Error::Unauthorized {
+            message: format!(
+                "chronyd refused the {name} request ({text}): this command is served only on \
+                 chronyd's Unix socket, or must be listed in 'opencommands' for the UDP command port; \
+                 connect through the Unix socket (as root or chrony's user)"
+            ),
+        }),
+        status::INVALID => Err(Error::data(
+            DataFailure::OldServer,
+            format!("chronyd does not know the {name} request ({text}): it is older than this command; upgrade chrony"),
+        )),
+        status::NOSUCHSOURCE => Err(no_such_source(req)),
+        status::NORTC => Err(Error::NotAvailable {
+            message: format!(
+                "RTC tracking is unavailable: chronyd answered the {name} request with {text}. chronyd \
+                 has no RTC driver (as in most VMs and containers) or neither 'rtcfile' nor 'rtcsync' \
+                 with an RTC it can read is configured; add 'rtcfile' to chrony.conf on a machine with an RTC"
+            ),
+        }),
+        status::NOTENABLED => Err(Error::NotAvailable {
+            message: format!("chronyd answered the {name} request with {text}: enable the facility in chrony.conf"),
+        }),
+        status::BADPKTVERSION | status::BADPKTLENGTH => Err(Error::data(
+            DataFailure::NewServer,
+            format!("chronyd rejected the {name} request ({text}): it is newer than this client; upgrade pychrony-rs"),
+        )),
+        other => Err(Error::data(
+            DataFailure::UnexpectedStatus(other),
+            format!("chronyd answered the {name} request with status {other} ({text})"),
+        )),
+    }
+}
+
+fn decode_tracking(r: &Reader<'_>) -> Result<Tracking> {
+    Ok(Tracking {
+        reference_id: r.u32(0)?,
+        address: r.ipaddr(4)?,
+        stratum: r.u16(24)?,
+        leap_status: r.u16(26)?.into(),
+        ref_time: r.timespec(28)?,
+        current_correction: r.float(40)?,
+        last_offset: r.float(44)?,
+        rms_offset: r.float(48)?,
+        frequency: r.float(52)?,
+        residual_frequency: r.float(56)?,
+        skew: r.float(60)?,
+        root_delay: r.float(64)?,
+        root_dispersion: r.float(68)?,
+        last_update_interval: r.float(72)?,
+    })
+}
+
+fn decode_source(r: &Reader<'_>) -> Result<Source> {
+    Ok(Source {
+        address: r.ipaddr(0)?,
+        poll: r.i16(20)?,
+        stratum: r.u16(22)?,
+        state: r.u16(24)?.into(),
+        mode: r.u16(26)?.into(),
+        flags: r.u16(28)?,
+        reachability: r.u16(30)?,
+        last_sample_ago: r.u32(32)?,
+        orig_latest_meas: r.float(36)?,
+        latest_meas: r.float(40)?,
+        latest_meas_err: r.float(44)?,
+    })
+}
+
+fn decode_sourcestats(r: &Reader<'_>) -> Result<SourceStats> {
+    Ok(SourceStats {
+        reference_id: r.u32(0)?,
+        address: r.ipaddr(4)?,
+        samples: r.u32(24)?,
+        runs: r.u32(28)?,
+        span: r.u32(32)?,
+        std_dev: r.float(36)?,
+        resid_freq: r.float(40)?,
+        skew: r.float(44)?,
+        offset: r.float(48)?,
+        offset_err: r.float(52)?,
+    })
+}
+
+fn decode_rtc(r: &Reader<'_>) -> Result<RtcData> {
+    Ok(RtcData {
+        ref_time: r.timespec(0)?,
+        samples: r.u16(12)?,
+        runs: r.u16(14)?,
+        span: r.u32(16)?,
+        offset: r.float(20)?,
+        freq_offset: r.float(24)?,
+    })
+}
+
+/// Builds a reply datagram: for tests and fake servers.
+#[must_use]
+pub fn build(command: u16, reply: u16, status: u16, sequence: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; REPLY_HEADER_LEN];
+    out[0] = PROTO_VERSION;
+    out[1] = PKT_REPLY;
+    out[4..6].copy_from_slice(&command.to_be_bytes());
+    out[6..8].copy_from_slice(&reply.to_be_bytes());
+    out[8..10].copy_from_slice(&status.to_be_bytes());
+    out[16..20].copy_from_slice(&sequence.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+#[cfg(test)]
+// chrony's float decodes exactly into f64, so tests compare exactly.
+#[allow(clippy::float_cmp)]
+mod tests {
+    use super::*;
+    use crate::protocol::request::cmd;
+    use crate::protocol::wire::{encode_float, IpAddr};
+    use crate::report::{LeapStatus, SourceMode, SourceState};
+
+    fn source_body(poll: i16) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&IpAddr::V4([127, 0, 0, 1].into()).encode());
+        b.extend_from_slice(&poll.to_be_bytes());
+        for v in [2u16, 0, 0, 0, 0o377] {
+            b.extend_from_slice(&v.to_be_bytes());
+        }
+        b.extend_from_slice(&u32::MAX.to_be_bytes());
+        for f in [1e-3, -2e-3, 5e-4] {
+            b.extend_from_slice(&encode_float(f).to_be_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn decodes_a_source_with_negative_poll() {
+        let buf = build(cmd::SOURCE_DATA, rpy::SOURCE_DATA, 0, 7, &source_body(-6));
+        let Reply::SourceData(s) = decode(Request::SourceData(0), &buf).unwrap() else {
+            panic!("wrong reply")
+        };
+        assert_eq!(s.poll, -6);
+        assert_eq!(s.reachability, 0o377);
+        assert_eq!(s.state, SourceState::Selected);
+        assert_eq!(s.mode, SourceMode::Client);
+        assert_eq!(s.last_sample_ago, u32::MAX);
+        assert!((s.latest_meas + 2e-3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn status_mapping() {
+        let req = Request::RtcReport;
+        let e = |st| decode(req, &build(cmd::RTCREPORT, rpy::NULL, st, 1, &[])).unwrap_err();
+        assert!(matches!(e(13), Error::NotAvailable { .. }));
+        assert!(matches!(e(2), Error::Unauthorized { .. }));
+        assert_eq!(e(3).error_code(), Some(12));
+        assert_eq!(e(18).error_code(), Some(13));
+        assert_eq!(e(19).error_code(), Some(13));
+        assert_eq!(e(1).error_code(), Some(11));
+        assert!(is_no_such_source(&e(4)));
+        assert_eq!(e(99).error_code(), Some(11));
+    }
+
+    #[test]
+    fn rejects_short_wrong_and_foreign_replies() {
+        let short = build(cmd::TRACKING, rpy::TRACKING, 0, 1, &[0; 10]);
+        assert_eq!(
+            decode(Request::Tracking, &short).unwrap_err().error_code(),
+            Some(14)
+        );
+        let wrong = build(cmd::TRACKING, rpy::RTC, 0, 1, &[0; 76]);
+        assert_eq!(
+            decode(Request::Tracking, &wrong).unwrap_err().error_code(),
+            Some(13)
+        );
+        let mut v5 = build(cmd::TRACKING, rpy::NULL, 18, 1, &[]);
+        v5[0] = 5;
+        assert!(decode(Request::Tracking, &v5).is_err());
+        assert!(parse_header(&[0; 27]).is_none());
+        let mut req_type = build(cmd::TRACKING, rpy::TRACKING, 0, 1, &[0; 76]);
+        req_type[1] = 1;
+        assert!(parse_header(&req_type).is_none());
+        let null_src = build(cmd::SOURCE_DATA, rpy::NULL, 0, 1, &[]);
+        assert!(is_no_such_source(
+            &decode(Request::SourceData(1), &null_src).unwrap_err()
+        ));
+    }
+
+    #[test]
+    fn decodes_tracking_of_unsynchronised_daemon() {
+        let mut body = vec![0u8; 76];
+        body[26..28].copy_from_slice(&3u16.to_be_bytes());
+        body[64..68].copy_from_slice(&encode_float(1.0).to_be_bytes());
+        let Reply::Tracking(t) = decode(Request::Tracking, &build(33, 5, 0, 1, &body)).unwrap()
+        else {
+            panic!("wrong reply")
+        };
+        assert_eq!(t.leap_status, LeapStatus::Unsync);
+        assert_eq!(t.root_delay, 1.0);
+        assert!(t.ref_time.is_zero());
+        assert!(t.address.is_unspec());
+    }
+}

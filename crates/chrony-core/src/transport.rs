@@ -1,0 +1,638 @@
+//! Sockets to chronyd and the request engine: several requests in flight,
+//! each matched by its sequence number, resent on a doubling timeout, all
+//! bounded by one deadline.
+
+use std::collections::hash_map::RandomState;
+use std::fs::{self, DirBuilder};
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, ErrorKind};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::address::Endpoint;
+use crate::error::{ConnectionFailure, Error, Result};
+use crate::protocol::reply::parse_header;
+use crate::protocol::request::Request;
+use crate::protocol::MAX_REPLY_LEN;
+
+/// At most this many requests are outstanding at once. chronyd's Unix socket
+/// queue holds about ten datagrams; staying below keeps sends from blocking.
+const WINDOW: usize = 8;
+/// A send waits at most this long for room in the socket queue before the
+/// engine goes back to receiving (and to its deadline).
+const SEND_SLICE: Duration = Duration::from_millis(20);
+/// With an interrupt check, the engine wakes at least this often to run it.
+const INTERRUPT_SLICE: Duration = Duration::from_millis(50);
+/// Prefix of the client socket directories this library creates.
+pub const CLIENT_DIR_PREFIX: &str = "pychrony.";
+
+/// The timing policy of one call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    /// Wait for the first reply; each resend doubles it.
+    pub timeout: Duration,
+    /// Resends per request.
+    pub retries: u32,
+    /// No part of the call runs past this instant.
+    pub deadline: Instant,
+}
+
+/// Random 32-bit values keyed by the OS's randomness (SipHash over a counter).
+struct Random {
+    state: RandomState,
+    counter: u64,
+}
+
+impl Random {
+    fn new() -> Self {
+        Random {
+            state: RandomState::new(),
+            counter: 0,
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.counter = self.counter.wrapping_add(1);
+        let mut h = self.state.build_hasher();
+        h.write_u64(self.counter);
+        h.finish()
+    }
+
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 16) as u32
+    }
+
+    fn alnum(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        (0..len)
+            .map(|_| char::from(ALPHABET[(self.next_u64() % ALPHABET.len() as u64) as usize]))
+            .collect()
+    }
+}
+
+/// The client socket's private directories beside the server socket:
+/// `<server dir>/pychrony.<pid>.<random>/<random>/sock`. Removed on drop, by
+/// the process that created them only (a forked child never removes its
+/// parent's).
+#[derive(Debug)]
+struct ClientDir {
+    outer: PathBuf,
+    inner: PathBuf,
+    sock: PathBuf,
+    pid: u32,
+}
+
+impl ClientDir {
+    fn remove(&self) {
+        if self.pid == std::process::id() {
+            let _ = fs::remove_file(&self.sock);
+            let _ = fs::remove_dir(&self.inner);
+            let _ = fs::remove_dir(&self.outer);
+        }
+    }
+}
+
+impl Drop for ClientDir {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+enum Sock {
+    Unix {
+        sock: UnixDatagram,
+        server: PathBuf,
+        _dir: ClientDir,
+    },
+    Udp(UdpSocket),
+}
+
+/// An open socket to chronyd.
+pub(crate) struct Transport {
+    sock: Sock,
+    peer: String,
+    rng: Random,
+    buf: Box<[u8]>,
+}
+
+fn conn_err(kind: ConnectionFailure, msg: String, e: io::Error) -> Error {
+    Error::connection(kind, msg, Some(e))
+}
+
+fn permission_denied(what: &str, path: &Path, e: io::Error) -> Error {
+    Error::Permission {
+        message: format!(
+            "permission denied {what} {}: chronyd's Unix socket is usable only by root and the \
+             user chronyd runs as (the client must create its own socket in that directory). Run as \
+             one of them, or use the UDP command port (e.g. address \"127.0.0.1\"), which serves \
+             every monitoring report",
+            path.display()
+        ),
+        source: Some(e),
+    }
+}
+
+impl Transport {
+    /// Opens a socket to `ep`. Host names are resolved here, within `deadline`.
+    pub(crate) fn open(ep: &Endpoint, deadline: Instant) -> Result<Transport> {
+        let mut rng = Random::new();
+        let (sock, peer) = match ep {
+            Endpoint::Unix(path) => (open_unix(path, &mut rng)?, path.display().to_string()),
+            Endpoint::Udp(addr) => (Sock::Udp(open_udp(*addr)?), addr.to_string()),
+            Endpoint::Host { host, port } => {
+                let addr = resolve(host, *port, deadline)?;
+                (
+                    Sock::Udp(open_udp(addr)?),
+                    format!("{host}:{port} ({addr})"),
+                )
+            }
+        };
+        Ok(Transport {
+            sock,
+            peer,
+            rng,
+            buf: vec![0u8; MAX_REPLY_LEN + 1].into_boxed_slice(),
+        })
+    }
+
+    fn send(&self, data: &[u8]) -> io::Result<usize> {
+        match &self.sock {
+            Sock::Unix { sock, .. } => sock.send(data),
+            Sock::Udp(s) => s.send(data),
+        }
+    }
+
+    fn set_read_timeout(&self, d: Duration) -> io::Result<()> {
+        match &self.sock {
+            Sock::Unix { sock, .. } => sock.set_read_timeout(Some(d)),
+            Sock::Udp(s) => s.set_read_timeout(Some(d)),
+        }
+    }
+
+    fn recv(&mut self) -> io::Result<usize> {
+        match &self.sock {
+            Sock::Unix { sock, .. } => sock.recv(&mut self.buf),
+            Sock::Udp(s) => s.recv(&mut self.buf),
+        }
+    }
+
+    /// After chronyd restarted, a connected Unix socket points at the old
+    /// server socket (`ECONNREFUSED`). Connect again to the path, once.
+    fn reconnect(&self) -> bool {
+        match &self.sock {
+            Sock::Unix { sock, server, .. } => sock.connect(server).is_ok(),
+            Sock::Udp(_) => false,
+        }
+    }
+
+    fn timed_out(&self, policy: &Policy, what: &str, elapsed: Duration) -> Error {
+        Error::connection(
+            ConnectionFailure::TimedOut,
+            format!(
+                "chronyd did not answer the {what} request at {} (gave up after {:.3} s: timeout \
+                 {:.3} s, {} retries). Is chronyd running and serving commands there? A stopped or \
+                 overloaded chronyd, 'cmdport 0', or a host not allowed by 'cmdallow' gives no reply",
+                self.peer,
+                elapsed.as_secs_f64(),
+                policy.timeout.as_secs_f64(),
+                policy.retries,
+            ),
+            None,
+        )
+    }
+
+    /// Sends every request and returns their raw replies, in request order.
+    /// Replies are matched by sequence number and command; anything else is
+    /// discarded. A request unanswered after `timeout × 2^attempt` is resent
+    /// with a fresh sequence number, up to `retries` times; the whole exchange
+    /// ends at `policy.deadline`.
+    // One loop keeps the send/expire/receive steps and their shared state
+    // together; splitting it would spread the timing rules over helpers.
+    #[allow(clippy::too_many_lines)]
+    pub(crate) fn exchange(
+        &mut self,
+        reqs: &[Request],
+        policy: &Policy,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Vec<Vec<u8>>> {
+        struct Slot {
+            idx: usize,
+            seq: u32,
+            attempt: u32,
+            expires: Option<Instant>,
+        }
+        let started = Instant::now();
+        let mut out: Vec<Option<Vec<u8>>> = vec![None; reqs.len()];
+        let mut done = 0usize;
+        let mut next = 0usize;
+        let mut inflight: Vec<Slot> = Vec::with_capacity(WINDOW);
+        let mut reconnected = false;
+        while done < reqs.len() {
+            while inflight.len() < WINDOW && next < reqs.len() {
+                inflight.push(Slot {
+                    idx: next,
+                    seq: self.rng.next_u32(),
+                    attempt: 0,
+                    expires: None,
+                });
+                next += 1;
+            }
+            let now = Instant::now();
+            if now >= policy.deadline {
+                let what = inflight.first().map_or("", |s| reqs[s.idx].name());
+                return Err(self.timed_out(policy, what, now.duration_since(started)));
+            }
+            for slot in &mut inflight {
+                if let Some(exp) = slot.expires {
+                    if now < exp {
+                        continue;
+                    }
+                    if slot.attempt >= policy.retries {
+                        // Its last wait is over; the deadline check above
+                        // ends the call once the deadline passes, but a
+                        // request out of retries ends it now.
+                        return Err(self.timed_out(
+                            policy,
+                            reqs[slot.idx].name(),
+                            now.duration_since(started),
+                        ));
+                    }
+                    slot.attempt += 1;
+                    slot.seq = self.rng.next_u32();
+                    slot.expires = None;
+                }
+                let req = reqs[slot.idx];
+                let packet = req.encode(slot.seq, slot.attempt as u16);
+                match self.send(&packet) {
+                    Ok(_) => {
+                        let wait = policy
+                            .timeout
+                            .checked_mul(1u32.checked_shl(slot.attempt).unwrap_or(u32::MAX))
+                            .unwrap_or(Duration::MAX);
+                        slot.expires = Some(now.checked_add(wait).unwrap_or(policy.deadline));
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                        ) =>
+                    {
+                        // The queue is full (e.g. chronyd is stopped): try
+                        // again on the next turn, within the deadline.
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            ErrorKind::ConnectionRefused | ErrorKind::NotConnected
+                        ) && !reconnected
+                            && self.reconnect() =>
+                    {
+                        reconnected = true;
+                    }
+                    Err(e) => return Err(self.send_error(req, e)),
+                }
+            }
+            let now = Instant::now();
+            let mut wake = policy.deadline;
+            let mut unsent = false;
+            for slot in &inflight {
+                match slot.expires {
+                    Some(exp) => wake = wake.min(exp),
+                    None => unsent = true,
+                }
+            }
+            if unsent {
+                wake = wake.min(now + SEND_SLICE);
+            }
+            wake = wake.min(now + INTERRUPT_SLICE);
+            let wait = wake
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1));
+            self.set_read_timeout(wait).map_err(|e| {
+                conn_err(
+                    ConnectionFailure::RecvFailed,
+                    format!(
+                        "cannot set a receive timeout on the socket to {}: {e}",
+                        self.peer
+                    ),
+                    e,
+                )
+            })?;
+            match self.recv() {
+                Ok(n) => {
+                    let Some(hdr) = parse_header(&self.buf[..n]) else {
+                        continue;
+                    };
+                    let Some(pos) = inflight.iter().position(|s| {
+                        s.seq == hdr.sequence && reqs[s.idx].command() == hdr.command
+                    }) else {
+                        continue;
+                    };
+                    let slot = inflight.swap_remove(pos);
+                    if n > MAX_REPLY_LEN {
+                        return Err(Error::invalid_reply(format!(
+                            "{} reply from chronyd at {} is oversize (more than {MAX_REPLY_LEN} bytes)",
+                            reqs[slot.idx].name(),
+                            self.peer
+                        )));
+                    }
+                    out[slot.idx] = Some(self.buf[..n].to_vec());
+                    done += 1;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                    return Err(conn_err(
+                        ConnectionFailure::Refused,
+                        format!(
+                            "chronyd refused the request at {} (connection refused): nothing listens \
+                             there. Is chronyd running, and is its command port enabled ('cmdport')?",
+                            self.peer
+                        ),
+                        e,
+                    ));
+                }
+                Err(e) => {
+                    return Err(conn_err(
+                        ConnectionFailure::RecvFailed,
+                        format!("receiving from chronyd at {} failed: {e}", self.peer),
+                        e,
+                    ))
+                }
+            }
+            if interrupt() {
+                return Err(Error::Interrupted);
+            }
+        }
+        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    fn send_error(&self, req: Request, e: io::Error) -> Error {
+        let kind = match e.kind() {
+            ErrorKind::ConnectionRefused | ErrorKind::NotConnected => ConnectionFailure::Refused,
+            ErrorKind::NotFound => ConnectionFailure::Unreachable,
+            _ => ConnectionFailure::SendFailed,
+        };
+        conn_err(
+            kind,
+            format!(
+                "sending the {} request to chronyd at {} failed: {e}. Is chronyd running?",
+                req.name(),
+                self.peer
+            ),
+            e,
+        )
+    }
+}
+
+fn open_udp(addr: SocketAddr) -> Result<UdpSocket> {
+    let local: SocketAddr = if addr.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let sock = UdpSocket::bind(local).map_err(|e| {
+        conn_err(
+            ConnectionFailure::Unreachable,
+            format!("cannot open a UDP socket for {addr}: {e}"),
+            e,
+        )
+    })?;
+    sock.connect(addr).map_err(|e| {
+        conn_err(
+            ConnectionFailure::Unreachable,
+            format!("cannot reach chronyd's command port at {addr}: {e}"),
+            e,
+        )
+    })?;
+    sock.set_write_timeout(Some(SEND_SLICE)).map_err(|e| {
+        conn_err(
+            ConnectionFailure::SendFailed,
+            format!("cannot configure the socket for {addr}: {e}"),
+            e,
+        )
+    })?;
+    Ok(sock)
+}
+
+fn resolve(host: &str, port: u16, deadline: Instant) -> Result<SocketAddr> {
+    let (tx, rx) = mpsc::channel();
+    let name = format!("{host}:{port}");
+    let query = name.clone();
+    // getaddrinfo has no timeout of its own: resolve on a helper thread and
+    // stop waiting at the deadline (the thread ends when the resolver does).
+    let spawned = std::thread::Builder::new()
+        .name("pychrony-resolve".into())
+        .spawn(move || {
+            let _ = tx.send(query.to_socket_addrs().map(|mut it| it.next()));
+        });
+    if let Err(e) = spawned {
+        return Err(conn_err(
+            ConnectionFailure::Unreachable,
+            format!("cannot resolve {name}: {e}"),
+            e,
+        ));
+    }
+    let wait = deadline.saturating_duration_since(Instant::now());
+    match rx.recv_timeout(wait) {
+        Ok(Ok(Some(addr))) => Ok(addr),
+        Ok(Ok(None)) => Err(Error::connection(
+            ConnectionFailure::Unreachable,
+            format!("host name {host:?} has no address"),
+            None,
+        )),
+        Ok(Err(e)) => Err(conn_err(
+            ConnectionFailure::Unreachable,
+            format!("cannot resolve host name {host:?}: {e}; check the name or give an IP address"),
+            e,
+        )),
+        Err(_) => Err(Error::connection(
+            ConnectionFailure::TimedOut,
+            format!(
+                "resolving host name {host:?} took longer than {:.3} s; give an IP address instead",
+                wait.as_secs_f64()
+            ),
+            None,
+        )),
+    }
+}
+
+fn open_unix(server: &Path, rng: &mut Random) -> Result<Sock> {
+    // Probe first with an unbound socket: the error tells why the server
+    // socket is unusable before we create anything beside it.
+    let probe = UnixDatagram::unbound().map_err(|e| {
+        conn_err(
+            ConnectionFailure::Unreachable,
+            format!("cannot create a Unix socket: {e}"),
+            e,
+        )
+    })?;
+    if let Err(e) = probe.connect(server) {
+        return Err(unix_connect_error(server, e));
+    }
+    drop(probe);
+    let dir = server
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("/"));
+    let pid = std::process::id();
+    let outer = dir.join(format!("{CLIENT_DIR_PREFIX}{pid}.{}", rng.alnum(12)));
+    let make_dir = |p: &Path| -> Result<()> {
+        DirBuilder::new().mode(0o711).create(p).map_err(|e| {
+            if e.kind() == ErrorKind::PermissionDenied {
+                permission_denied("creating the client socket directory in", dir, e)
+            } else {
+                conn_err(
+                    ConnectionFailure::Unreachable,
+                    format!(
+                        "cannot create the client socket directory {}: {e}",
+                        p.display()
+                    ),
+                    e,
+                )
+            }
+        })?;
+        // The umask may have narrowed the mode; chronyd's user must be able
+        // to traverse both directories to reach the socket.
+        fs::set_permissions(p, fs::Permissions::from_mode(0o711)).map_err(|e| {
+            conn_err(
+                ConnectionFailure::Unreachable,
+                format!("cannot set the mode of {}: {e}", p.display()),
+                e,
+            )
+        })
+    };
+    make_dir(&outer)?;
+    let inner = outer.join(rng.alnum(16));
+    let sock_path = inner.join("sock");
+    let client_dir = ClientDir {
+        outer,
+        inner,
+        sock: sock_path,
+        pid,
+    };
+    make_dir(&client_dir.inner)?;
+    remove_stale_dirs(dir, &client_dir.outer);
+    let sock = UnixDatagram::bind(&client_dir.sock).map_err(|e| {
+        conn_err(
+            ConnectionFailure::Unreachable,
+            format!(
+                "cannot bind the client socket {}: {e}",
+                client_dir.sock.display()
+            ),
+            e,
+        )
+    })?;
+    // chronyd (often not root) replies by writing to this socket.
+    fs::set_permissions(&client_dir.sock, fs::Permissions::from_mode(0o666)).map_err(|e| {
+        conn_err(
+            ConnectionFailure::Unreachable,
+            format!("cannot set the mode of the client socket: {e}"),
+            e,
+        )
+    })?;
+    sock.connect(server)
+        .map_err(|e| unix_connect_error(server, e))?;
+    sock.set_write_timeout(Some(SEND_SLICE)).map_err(|e| {
+        conn_err(
+            ConnectionFailure::SendFailed,
+            format!("cannot configure the Unix socket: {e}"),
+            e,
+        )
+    })?;
+    Ok(Sock::Unix {
+        sock,
+        server: server.to_path_buf(),
+        _dir: client_dir,
+    })
+}
+
+fn unix_connect_error(server: &Path, e: io::Error) -> Error {
+    let shown = server.display();
+    match e.kind() {
+        ErrorKind::PermissionDenied => permission_denied("connecting to", server, e),
+        ErrorKind::NotFound => conn_err(
+            ConnectionFailure::Unreachable,
+            format!(
+                "no chronyd socket at {shown}: is chronyd running, and is this its command socket \
+                 ('bindcmdaddress' in chrony.conf)?"
+            ),
+            e,
+        ),
+        _ => {
+            let not_socket = fs::metadata(server).is_ok_and(|m| !m.file_type().is_socket());
+            if not_socket {
+                conn_err(
+                    ConnectionFailure::Refused,
+                    format!("{shown} is not a socket: give the path of chronyd's command socket"),
+                    e,
+                )
+            } else {
+                conn_err(
+                    ConnectionFailure::Refused,
+                    format!("chronyd's socket {shown} refused the connection ({e}): chronyd is not running there"),
+                    e,
+                )
+            }
+        }
+    }
+}
+
+/// Removes `pychrony.<pid>.*` directories beside the server socket that were
+/// left by processes that no longer exist (killed before they could clean
+/// up). Only real directories owned by the same user as `ours` are touched;
+/// never those of live processes or other programs.
+fn remove_stale_dirs(dir: &Path, ours: &Path) {
+    let Ok(our_meta) = fs::symlink_metadata(ours) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(CLIENT_DIR_PREFIX) else {
+            continue;
+        };
+        let Some((pid, _)) = rest.split_once('.') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let path = entry.path();
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() && m.uid() == our_meta.uid() => {
+                let _ = fs::remove_dir_all(&path);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_values_differ() {
+        let mut r = Random::new();
+        let a = r.next_u32();
+        let b = r.next_u32();
+        assert_ne!(a, b);
+        let s = r.alnum(16);
+        assert_eq!(s.len(), 16);
+        assert!(s.bytes().all(|c| c.is_ascii_alphanumeric()));
+    }
+}

@@ -1,0 +1,1 @@
+//! Raw declarations of libchrony (placeholder until the libchrony issue).
