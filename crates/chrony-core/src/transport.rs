@@ -231,6 +231,7 @@ impl Transport {
         let mut next = 0usize;
         let mut inflight: Vec<Slot> = Vec::with_capacity(WINDOW);
         let mut reconnected = false;
+        let mut last_check = started;
         while done < reqs.len() {
             while inflight.len() < WINDOW && next < reqs.len() {
                 inflight.push(Slot {
@@ -367,8 +368,13 @@ impl Transport {
                     ))
                 }
             }
-            if interrupt() {
-                return Err(Error::Interrupted);
+            // The check may be costly (the Python bridge takes the GIL), so it
+            // runs at most once per slice, not once per datagram.
+            if last_check.elapsed() >= INTERRUPT_SLICE {
+                last_check = Instant::now();
+                if interrupt() {
+                    return Err(Error::Interrupted);
+                }
             }
         }
         Ok(out.into_iter().map(Option::unwrap_or_default).collect())

@@ -1,0 +1,36 @@
+//! The one mapping from core errors to pychrony's exceptions.
+
+use chrony_core::Error;
+use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::prelude::*;
+
+pyo3::import_exception!(pychrony.exceptions, ChronyError);
+pyo3::import_exception!(pychrony.exceptions, ChronyConnectionError);
+pyo3::import_exception!(pychrony.exceptions, ChronyPermissionError);
+pyo3::import_exception!(pychrony.exceptions, ChronyDataError);
+pyo3::import_exception!(pychrony.exceptions, ChronyLibraryError);
+pyo3::import_exception!(pychrony.exceptions, _RTCUnavailableError);
+
+/// Converts a core error into the exception a pychrony user catches:
+/// connection kinds and invalid addresses → `ChronyConnectionError`;
+/// permission → `ChronyPermissionError`; data kinds and unauthorised →
+/// `ChronyDataError`; "not available" → `_RTCUnavailableError` (a
+/// `ChronyDataError`); libchrony unavailable → `ChronyLibraryError`.
+/// `error_code` is libchrony's `chrony_err` number for the same condition.
+pub(crate) fn to_py(err: &Error) -> PyErr {
+    let code = err.error_code();
+    let message = err.to_string();
+    match err {
+        Error::Connection { .. } | Error::InvalidArgument { .. } => {
+            ChronyConnectionError::new_err((message, code))
+        }
+        Error::Permission { .. } => ChronyPermissionError::new_err((message, code)),
+        Error::Data { .. } | Error::Unauthorized { .. } => {
+            ChronyDataError::new_err((message, code))
+        }
+        Error::NotAvailable { .. } => _RTCUnavailableError::new_err((message, code)),
+        Error::Library { .. } => ChronyLibraryError::new_err((message,)),
+        Error::Interrupted => PyKeyboardInterrupt::new_err(message),
+        _ => ChronyError::new_err((message, code)),
+    }
+}

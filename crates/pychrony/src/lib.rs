@@ -1,0 +1,170 @@
+//! `pychrony._core`: the compiled half of pychrony. It wraps
+//! [`chrony_core::Client`] in the Python class `Client`; `pychrony`'s
+//! `ChronyConnection` (pure Python) sits on top of it.
+//!
+//! Python owns every type users see: the dataclasses and enums of
+//! `pychrony.models` and the exceptions of `pychrony.exceptions` are imported
+//! here (`types.rs`, `errors.rs`), never redefined.
+
+mod convert;
+mod errors;
+mod types;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrony_core::{ClientOptions, TransportKind};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::prelude::*;
+
+/// Largest timeout accepted, in seconds: beyond an hour a "deadline" is
+/// meaningless and `Duration` arithmetic would only risk overflow.
+const MAX_TIMEOUT: f64 = 3600.0;
+/// Largest number of resends, as chronyc's `retries` command allows.
+const MAX_RETRIES: u32 = 30;
+
+/// A connection to chronyd. Thread-safe; every call releases the GIL while
+/// it waits for chronyd.
+#[pyclass(module = "pychrony._core", name = "Client", frozen)]
+struct Client {
+    inner: chrony_core::Client,
+}
+
+/// Runs `f` without the GIL. `f` gets an interrupt check that takes the GIL
+/// briefly to run Python's signal handlers: a Ctrl-C raises
+/// `KeyboardInterrupt` (or whatever the handler raised) within about 0.1 s.
+fn waiting<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce(&dyn Fn() -> bool) -> chrony_core::Result<T> + Send,
+) -> PyResult<T> {
+    let pending: Mutex<Option<PyErr>> = Mutex::new(None);
+    let result = py.detach(|| {
+        let check = || {
+            Python::attach(|py| match py.check_signals() {
+                Ok(()) => false,
+                Err(e) => {
+                    if let Ok(mut slot) = pending.lock() {
+                        *slot = Some(e);
+                    }
+                    true
+                }
+            })
+        };
+        f(&check)
+    });
+    match result {
+        Ok(v) => Ok(v),
+        Err(chrony_core::Error::Interrupted) => {
+            Err(pending.into_inner().ok().flatten().unwrap_or_else(|| {
+                PyKeyboardInterrupt::new_err("interrupted while waiting for chronyd")
+            }))
+        }
+        Err(e) => Err(errors::to_py(&e)),
+    }
+}
+
+fn options(timeout: f64, retries: u32) -> PyResult<ClientOptions> {
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= MAX_TIMEOUT) {
+        return Err(PyValueError::new_err(format!(
+            "timeout must be a number of seconds greater than 0 and at most {MAX_TIMEOUT}, got {timeout}"
+        )));
+    }
+    if retries > MAX_RETRIES {
+        return Err(PyValueError::new_err(format!(
+            "retries must be from 0 to {MAX_RETRIES}, got {retries}"
+        )));
+    }
+    Ok(ClientOptions {
+        timeout: Duration::from_secs_f64(timeout),
+        retries,
+    })
+}
+
+#[pymethods]
+impl Client {
+    /// Connects to chronyd now. See `pychrony.ChronyConnection` for the
+    /// address forms and the meaning of `timeout` and `retries`.
+    #[new]
+    #[pyo3(signature = (address, timeout, retries, backend = "native"))]
+    fn new(
+        py: Python<'_>,
+        address: Option<&str>,
+        timeout: f64,
+        retries: u32,
+        backend: &str,
+    ) -> PyResult<Self> {
+        let opts = options(timeout, retries)?;
+        if backend != "native" {
+            return Err(PyValueError::new_err(format!(
+                "unknown backend {backend:?}: use \"native\""
+            )));
+        }
+        let inner = py
+            .detach(|| chrony_core::Client::connect(address, opts))
+            .map_err(|e| errors::to_py(&e))?;
+        Ok(Client { inner })
+    }
+
+    /// The address in use.
+    #[getter]
+    fn address(&self) -> String {
+        self.inner.address()
+    }
+
+    /// `"unix_socket"` or `"command_port"` (the values of
+    /// `pychrony.Transport`).
+    #[getter]
+    fn transport(&self) -> &'static str {
+        match self.inner.transport_kind() {
+            TransportKind::UnixSocket => "unix_socket",
+            TransportKind::CommandPort => "command_port",
+        }
+    }
+
+    /// TRACKING as a `pychrony.TrackingStatus`.
+    fn tracking(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let t = waiting(py, |check| self.inner.tracking_interruptible(check))?;
+        convert::tracking(py, &t)
+    }
+
+    /// Every source as a list of `pychrony.Source`.
+    fn sources(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+        let list = waiting(py, |check| self.inner.sources_interruptible(check))?;
+        list.iter().map(|s| convert::source(py, s)).collect()
+    }
+
+    /// Every source's statistics as a list of `pychrony.SourceStats`.
+    fn source_stats(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+        let list = waiting(py, |check| self.inner.source_stats_interruptible(check))?;
+        list.iter().map(|s| convert::source_stats(py, s)).collect()
+    }
+
+    /// RTC data as a `pychrony.RTCData`; raises
+    /// `pychrony.exceptions._RTCUnavailableError` when chronyd does not track
+    /// the RTC.
+    fn rtc_data(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let r = waiting(py, |check| self.inner.rtc_data_interruptible(check))?;
+        convert::rtc_data(py, &r)
+    }
+
+    /// Closes the socket and removes the client socket files. Idempotent.
+    fn close(&self) {
+        self.inner.close();
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<pychrony._core.Client address={:?} transport={} open={}>",
+            self.inner.address(),
+            self.transport(),
+            self.inner.is_open()
+        )
+    }
+}
+
+/// The compiled part of pychrony.
+#[pymodule(gil_used = false)]
+mod _core {
+    #[pymodule_export]
+    use super::Client;
+}
