@@ -1,0 +1,67 @@
+# Every target documents itself: `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+REF_VENV ?= .venv-reference
+export PYCHRONY_REFERENCE_PYTHON ?= $(abspath $(REF_VENV))/bin/python
+
+.PHONY: help
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup:  ## Install chrony (Debian), create .venv, build and install the package into it
+	bash scripts/setup.sh
+
+.PHONY: build-dev
+build-dev:  ## Rebuild the extension into .venv (release build)
+	rm -f python/pychrony/_core*.so
+	$(VENV)/bin/maturin develop --release -q
+
+.PHONY: demo
+demo: setup  ## Set up, then print every report from chronyd (starting a private one if none runs)
+	$(PY) examples/demo.py
+
+.PHONY: format
+format:  ## Format Rust and Python code
+	cargo fmt --all
+	$(VENV)/bin/ruff format python tests scripts examples
+	$(VENV)/bin/ruff check --fix python tests scripts examples
+
+.PHONY: lint
+lint:  ## cargo fmt/clippy, ruff, mypy --strict, stubtest
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets --locked --features chrony-core/libchrony -- -D warnings
+	$(VENV)/bin/ruff check python tests scripts examples
+	$(VENV)/bin/ruff format --check python tests scripts examples
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m mypy.stubtest pychrony._core --allowlist .mypy-stubtest-allowlist
+
+.PHONY: libchrony
+libchrony:  ## Fetch libchrony from the pychrony 2.0.3 wheel into .libchrony/
+	bash scripts/fetch-libchrony.sh
+
+.PHONY: reference
+reference:  ## Create .venv-reference with pychrony 2.0.3 (for comparison tests)
+	test -x $(REF_VENV)/bin/python || python3 -m venv $(REF_VENV)
+	$(REF_VENV)/bin/pip install -q pychrony==2.0.3 pytest
+
+.PHONY: test-rust
+test-rust: libchrony  ## Rust tests (both backends), against real chronyd instances
+	LIBCHRONY_PATH=$(abspath .libchrony/libchrony.so.0) cargo test --workspace --locked --features chrony-core/libchrony
+
+.PHONY: test-python
+test-python: libchrony reference  ## Python suites with coverage (unit, contract, integration)
+	# coverage starts before pytest, so it also sees pychrony imported by the
+	# pytest11 entry point (pytest-cov would start too late for that).
+	LIBCHRONY_PATH=$(abspath .libchrony/libchrony.so.0) $(PY) -m coverage run -m pytest tests
+	$(PY) -m coverage report
+
+.PHONY: bench
+bench: reference  ## Benchmarks: this package against pychrony 2.0.3 on the same chronyd (ratios)
+	$(PY) benchmarks/bench.py
+
+.PHONY: test
+test: setup lint test-rust test-python  ## Everything CI runs: setup, lints, Rust and Python suites

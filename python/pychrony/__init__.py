@@ -1,0 +1,82 @@
+"""Read chronyd's monitoring reports from Python.
+
+pychrony talks to chronyd (the chrony NTP daemon) over its Unix socket or its
+UDP command port and returns the reports ``chronyc`` prints (``tracking``,
+``sources``, ``sourcestats``, ``rtcdata``) as frozen dataclasses. The protocol
+client is written in Rust; this package is a drop-in replacement for
+pychrony 2.0.3.
+
+A connection serves several queries::
+
+    from pychrony import ChronyConnection
+
+    with ChronyConnection() as conn:  # or ChronyConnection("127.0.0.1")
+        status = conn.get_tracking()
+        if status.is_synchronized():
+            print(f"{status.reference_id_name}: offset {status.offset:+.9f} s")
+        for src in conn.get_sources():
+            print(src.address, src.state.name, src.stratum)
+        rtc = conn.get_rtc_data()  # None when chronyd does not track an RTC
+
+One-call helpers open and close a connection each time::
+
+    import pychrony
+
+    status = pychrony.get_tracking(timeout=0.5)
+    stats = pychrony.get_source_stats("/run/chrony/chronyd.sock")
+
+Errors derive from ``ChronyError``: ``ChronyConnectionError`` (chronyd not
+reachable), ``ChronyPermissionError`` (socket access denied; the command port
+at 127.0.0.1 is an alternative), ``ChronyDataError`` (unusable reply) and
+``ChronyLibraryError`` (the optional libchrony backend is missing).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from pychrony._api import get_rtc_data, get_source_stats, get_sources, get_tracking
+from pychrony._connection import ChronyConnection
+from pychrony.exceptions import (
+    ChronyConnectionError,
+    ChronyDataError,
+    ChronyError,
+    ChronyLibraryError,
+    ChronyPermissionError,
+)
+from pychrony.models import (
+    LeapStatus,
+    RTCData,
+    Source,
+    SourceMode,
+    SourceState,
+    SourceStats,
+    TrackingStatus,
+    Transport,
+)
+
+try:
+    __version__: str = version("pychrony-rs")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [  # noqa: RUF022 - upstream order first, pinned by tests/contract
+    "__version__",
+    "ChronyConnection",
+    "LeapStatus",
+    "SourceState",
+    "SourceMode",
+    "Transport",
+    "TrackingStatus",
+    "Source",
+    "SourceStats",
+    "RTCData",
+    "ChronyError",
+    "ChronyConnectionError",
+    "ChronyPermissionError",
+    "ChronyDataError",
+    "ChronyLibraryError",
+    # Additions over pychrony 2.0.3:
+    "get_tracking",
+    "get_sources",
+    "get_source_stats",
+    "get_rtc_data",
+]

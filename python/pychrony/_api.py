@@ -1,0 +1,142 @@
+"""One-call helpers: open a connection, read one report, close it.
+
+These are additions over upstream pychrony 2.0.3 (which only has
+``ChronyConnection``). Each call opens its own connection; to read several
+reports, a single ``with ChronyConnection() as conn:`` block is cheaper.
+"""
+
+from pychrony._connection import ChronyConnection
+from pychrony.models import RTCData, Source, SourceStats, TrackingStatus
+
+__all__ = ["get_rtc_data", "get_source_stats", "get_sources", "get_tracking"]
+
+
+def get_tracking(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> TrackingStatus:
+    """Read chronyd's tracking report (``chronyc tracking``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens, in any form ``ChronyConnection``
+            accepts (Unix socket path, host, ``host:port``); None for the
+            default search.
+        timeout: Seconds to wait for each reply (0 < timeout <= 3600).
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        The current ``TrackingStatus``.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyDataError: The reply is malformed or holds invalid values.
+        ChronyLibraryError: The ``libchrony`` backend cannot be loaded.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_tracking()
+
+
+def get_sources(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> list[Source]:
+    """Read every time source (``chronyc sources``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search.
+        timeout: Seconds to wait for each reply (0 < timeout <= 3600).
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        One ``Source`` per source, in chronyd's order.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyDataError: A reply is malformed or holds invalid values.
+        ChronyLibraryError: The ``libchrony`` backend cannot be loaded.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_sources()
+
+
+def get_source_stats(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> list[SourceStats]:
+    """Read the statistics of every source (``chronyc sourcestats``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search.
+        timeout: Seconds to wait for each reply (0 < timeout <= 3600).
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        One ``SourceStats`` per source, in chronyd's order.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyDataError: A reply is malformed or holds invalid values.
+        ChronyLibraryError: The ``libchrony`` backend cannot be loaded.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_source_stats()
+
+
+def get_rtc_data(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> RTCData:
+    """Read the real-time clock report (``chronyc rtcdata``) in one call.
+
+    Unlike ``ChronyConnection.get_rtc_data``, this never returns None: when
+    chronyd does not track an RTC it raises a ``ChronyDataError``.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search.
+        timeout: Seconds to wait for each reply (0 < timeout <= 3600).
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        The ``RTCData``.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyDataError: chronyd does not track an RTC (a private subclass
+            marks this case), or the reply is malformed.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyLibraryError: The ``libchrony`` backend cannot be loaded.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        # Ask the client directly: the method on ChronyConnection maps "no RTC"
+        # to None, which this function's contract does not allow.
+        return conn._require_client().rtc_data()

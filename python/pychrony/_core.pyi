@@ -1,0 +1,94 @@
+"""Type stubs for ``pychrony._core``, the compiled Rust extension.
+
+This module is private: ``pychrony.ChronyConnection`` and the module-level
+``get_*`` functions are the public way to use it. The extension builds the
+``pychrony.models`` dataclasses itself and raises the ``pychrony.exceptions``
+classes, so nothing here needs converting on the Python side.
+"""
+
+from typing import final
+
+from pychrony.models import RTCData, Source, SourceStats, TrackingStatus
+
+@final
+class Client:
+    """A connection to chronyd, implemented in Rust.
+
+    Safe to share between threads: each method releases the GIL while it waits
+    for chronyd, and the object serialises access to its socket itself.
+    """
+
+    def __new__(
+        cls,
+        address: str | None,
+        timeout: float,
+        retries: int,
+        backend: str = "native",
+    ) -> Client:
+        """Connect to chronyd now.
+
+        Args:
+            address: Where chronyd listens: an absolute path to its Unix
+                socket, a host name or IP address (UDP command port 323), or
+                ``host:port`` / ``[ipv6]:port``. None tries chronyd's default
+                Unix socket, then 127.0.0.1 and ::1 on port 323, as chronyc
+                does.
+            timeout: Seconds to wait for each reply before retrying.
+            retries: How many times a request is re-sent after a timeout.
+            backend: ``"native"`` (the built-in protocol client) or
+                ``"libchrony"`` (libchrony, loaded at run time).
+
+        Raises:
+            ChronyConnectionError: No candidate address could be opened.
+            ChronyPermissionError: The Unix socket exists but access is denied.
+            ChronyLibraryError: The ``libchrony`` backend cannot be loaded.
+            ValueError: ``backend`` names no known backend.
+        """
+
+    @property
+    def address(self) -> str:
+        """The address actually in use (a socket path or ``host:port``)."""
+
+    @property
+    def transport(self) -> str:
+        """``"unix_socket"`` or ``"command_port"``: the values of ``pychrony.models.Transport``."""
+
+    def tracking(self) -> TrackingStatus:
+        """Fetch the tracking report (``chronyc tracking``).
+
+        Raises:
+            ChronyConnectionError: chronyd did not answer, or the client is closed.
+            ChronyDataError: The reply is malformed or holds invalid values.
+        """
+
+    def sources(self) -> list[Source]:
+        """Fetch every source (``chronyc sources``), in chronyd's order.
+
+        Raises:
+            ChronyConnectionError: chronyd did not answer, or the client is closed.
+            ChronyDataError: A reply is malformed or holds invalid values.
+        """
+
+    def source_stats(self) -> list[SourceStats]:
+        """Fetch the statistics of every source (``chronyc sourcestats``).
+
+        Raises:
+            ChronyConnectionError: chronyd did not answer, or the client is closed.
+            ChronyDataError: A reply is malformed or holds invalid values.
+        """
+
+    def rtc_data(self) -> RTCData:
+        """Fetch the real-time clock report (``chronyc rtcdata``).
+
+        Raises:
+            pychrony.exceptions._RTCUnavailableError: chronyd does not track
+                an RTC.
+            ChronyConnectionError: chronyd did not answer, or the client is closed.
+            ChronyDataError: The reply is malformed or holds invalid values.
+        """
+
+    def close(self) -> None:
+        """Close the connection; calling it again does nothing.
+
+        After closing, every query method raises ``ChronyConnectionError``.
+        """

@@ -1,0 +1,188 @@
+"""Test helpers for code that uses pychrony: factories and pytest fixtures.
+
+Installed packages register this module as a pytest plugin (entry point
+``pychrony``), so the fixtures ``tracking_status``, ``source``,
+``source_stats`` and ``rtc_data`` are available in any test suite without
+imports. The ``make_*`` factories work with any test framework::
+
+    from pychrony.testing import make_source, make_tracking
+    from pychrony import LeapStatus, SourceState
+
+    unsynced = make_tracking(reference_id=0, leap_status=LeapStatus.UNSYNC)
+    falseticker = make_source(state=SourceState.FALSETICKER)
+
+Every factory starts from the matching ``*_DEFAULTS`` dict, which describes a
+healthy, synchronised stratum-2 client (same values as pychrony 2.0.3), and
+applies the keyword overrides. An unknown field name raises ``TypeError``.
+Values are not validated, so tests can build unusual reports on purpose.
+
+The plugin imports only the pure-Python parts of pychrony; it does not load
+the compiled extension.
+"""
+
+from typing import Any
+
+import pytest
+
+from pychrony.models import (
+    LeapStatus,
+    RTCData,
+    Source,
+    SourceMode,
+    SourceState,
+    SourceStats,
+    TrackingStatus,
+)
+
+__all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
+    "make_tracking",
+    "make_source",
+    "make_source_stats",
+    "make_rtc_data",
+    "TRACKING_DEFAULTS",
+    "SOURCE_DEFAULTS",
+    "SOURCESTATS_DEFAULTS",
+    "RTCDATA_DEFAULTS",
+]
+
+#: Field values of ``make_tracking()``: synchronised at stratum 2 to 127.0.0.1.
+TRACKING_DEFAULTS: dict[str, Any] = {
+    "reference_id": 0x7F000001,
+    "reference_id_name": "127.0.0.1",
+    "reference_ip": "127.0.0.1",
+    "stratum": 2,
+    "leap_status": LeapStatus.NORMAL,
+    "ref_time": 1705320000.1234567,
+    "offset": 0.000123456,
+    "last_offset": 0.000111222,
+    "rms_offset": 0.0001,
+    "frequency": 1.234,
+    "residual_freq": 0.001,
+    "skew": 0.005,
+    "root_delay": 0.001234,
+    "root_dispersion": 0.002345,
+    "update_interval": 64.0,
+}
+
+#: Field values of ``make_source()``: a selected, fully reachable NTP server.
+SOURCE_DEFAULTS: dict[str, Any] = {
+    "address": "192.168.1.100",
+    "poll": 6,
+    "stratum": 2,
+    "state": SourceState.SELECTED,
+    "mode": SourceMode.CLIENT,
+    "flags": 0,
+    "reachability": 255,
+    "last_sample_ago": 32,
+    "orig_latest_meas": 0.000123456,
+    "latest_meas": 0.000123456,
+    "latest_meas_err": 0.00001,
+}
+
+#: Field values of ``make_source_stats()``: eight samples of 192.168.1.100.
+SOURCESTATS_DEFAULTS: dict[str, Any] = {
+    "reference_id": 0xC0A80164,
+    "address": "192.168.1.100",
+    "samples": 8,
+    "runs": 3,
+    "span": 512,
+    "std_dev": 0.0001,
+    "resid_freq": 0.001,
+    "skew": 0.005,
+    "offset": 0.000123456,
+    "offset_err": 0.00001,
+}
+
+#: Field values of ``make_rtc_data()``: a calibrated RTC, one day of samples.
+RTCDATA_DEFAULTS: dict[str, Any] = {
+    "ref_time": 1705320000.1234567,
+    "samples": 10,
+    "runs": 4,
+    "span": 86400,
+    "offset": 0.123456,
+    "freq_offset": -1.234,
+}
+
+
+def make_tracking(**overrides: Any) -> TrackingStatus:
+    """Build a ``TrackingStatus`` from ``TRACKING_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``TrackingStatus``.
+
+    Raises:
+        TypeError: An override names no field of ``TrackingStatus``.
+    """
+    return TrackingStatus(**{**TRACKING_DEFAULTS, **overrides})
+
+
+def make_source(**overrides: Any) -> Source:
+    """Build a ``Source`` from ``SOURCE_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``Source``.
+
+    Raises:
+        TypeError: An override names no field of ``Source``.
+    """
+    return Source(**{**SOURCE_DEFAULTS, **overrides})
+
+
+def make_source_stats(**overrides: Any) -> SourceStats:
+    """Build a ``SourceStats`` from ``SOURCESTATS_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``SourceStats``.
+
+    Raises:
+        TypeError: An override names no field of ``SourceStats``.
+    """
+    return SourceStats(**{**SOURCESTATS_DEFAULTS, **overrides})
+
+
+def make_rtc_data(**overrides: Any) -> RTCData:
+    """Build an ``RTCData`` from ``RTCDATA_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``RTCData``.
+
+    Raises:
+        TypeError: An override names no field of ``RTCData``.
+    """
+    return RTCData(**{**RTCDATA_DEFAULTS, **overrides})
+
+
+@pytest.fixture
+def tracking_status() -> TrackingStatus:
+    """Provide ``make_tracking()``: a synchronised ``TrackingStatus``."""
+    return make_tracking()
+
+
+@pytest.fixture
+def source() -> Source:
+    """Provide ``make_source()``: a selected, reachable ``Source``."""
+    return make_source()
+
+
+@pytest.fixture
+def source_stats() -> SourceStats:
+    """Provide ``make_source_stats()``: a ``SourceStats`` with enough samples."""
+    return make_source_stats()
+
+
+@pytest.fixture
+def rtc_data() -> RTCData:
+    """Provide ``make_rtc_data()``: a calibrated ``RTCData``."""
+    return make_rtc_data()

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Record chronyd's raw cmdmon replies as golden fixtures for the Rust codec.
+
+Starts a lab (profiles ``client`` and ``empty``, see chronylab.py), talks to
+the ``client`` over its Unix socket and to ``empty`` over its UDP command port
+with the minimal cmdmon client below (protocol version 6, see CMDMON.md), and
+writes the reply datagrams plus ``chronyc -c`` output taken right after to
+``crates/chrony-core/tests/fixtures/chronyd-<version>.json``:
+
+    {"chronyd_version": "...", "captured": "<UTC time>", "transport": "unix",
+     "replies": [{"command": 33, "request_index": null, "hex": "...",
+                  "transport": "unix", "reply": 5, "status": 0}, ...],
+     "chronyc": {"tracking": "...", "sources": "...", "sourcestats": "..."},
+     "error_replies": [...],          # SOURCE_DATA/SOURCESTATS index = n
+     "empty": {"transport": "udp", "replies": [...], "chronyc": {...}}}
+
+``replies`` holds, in order: TRACKING, N_SOURCES, SOURCE_DATA and SOURCESTATS
+for every index, RTCREPORT (status 13: no RTC). Values in chronyc's output
+were sampled a few milliseconds after the replies, so offsets, LastRx and
+reach may differ slightly; names, modes, states, strata and polls match.
+
+Needs root and chronyd (like the lab). Usage:
+``python3 tests/lab/capture_fixtures.py [--output FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import secrets
+import socket
+import struct
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import chronylab
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "crates" / "chrony-core" / "tests" / "fixtures"
+
+PROTO_VERSION = 6
+PKT_REQUEST, PKT_REPLY = 1, 2
+HEADER = struct.Struct("!BBBBHHIII")  # version, type, res1, res2, command, attempt, seq, pad1, pad2
+REPLY_HEADER = struct.Struct("!BBBBHHH")  # version, type, res1, res2, command, reply, status
+REPLY_HEADER_LEN = 28
+
+# Request codes and padded request lengths (= successful reply lengths).
+N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT = 14, 15, 33, 34, 35
+LENGTHS = {N_SOURCES: 32, SOURCE_DATA: 76, TRACKING: 104, SOURCESTATS: 84, RTCREPORT: 56}
+STT_SUCCESS, STT_NOSUCHSOURCE, STT_NORTC = 0, 4, 13
+
+
+class CmdmonError(RuntimeError):
+    pass
+
+
+class Cmdmon:
+    """One chronyd, over its Unix socket (`path`) or UDP (`port` on 127.0.0.1)."""
+
+    def __init__(self, *, path: str | None = None, port: int | None = None) -> None:
+        self._client_path: str | None = None
+        if path is not None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            # chronyd answers with sendto() to our address: bind to a path
+            # beside its socket, writable by chronyd's user.
+            self._client_path = os.path.join(os.path.dirname(path), f"capture.{os.getpid()}.sock")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._client_path)
+            self.sock.bind(self._client_path)
+            os.chmod(self._client_path, 0o666)
+            self.sock.connect(path)
+        elif port is not None:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.connect(("127.0.0.1", port))
+        else:
+            raise ValueError("need path or port")
+
+    def close(self) -> None:
+        self.sock.close()
+        if self._client_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._client_path)
+
+    def __enter__(self) -> Cmdmon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, command: int, body: bytes = b"", *, tries: int = 3) -> bytes:
+        """Send one request (fresh random sequence per attempt), return the
+        matching raw reply datagram."""
+        timeout = 1.0
+        for attempt in range(tries):
+            seq = secrets.randbits(32)
+            packet = HEADER.pack(PROTO_VERSION, PKT_REQUEST, 0, 0, command, attempt, seq, 0, 0)
+            packet += body
+            packet += bytes(max(0, LENGTHS[command] - len(packet)))
+            self.sock.send(packet)
+            deadline = time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                self.sock.settimeout(left)
+                try:
+                    data = self.sock.recv(4096)
+                except TimeoutError:
+                    break
+                if len(data) < REPLY_HEADER_LEN:
+                    continue
+                version, kind, res1, res2, cmd, _reply, _status = REPLY_HEADER.unpack_from(data)
+                if (version, kind, res1, res2, cmd) != (PROTO_VERSION, PKT_REPLY, 0, 0, command):
+                    continue
+                if struct.unpack_from("!I", data, 16)[0] != seq:
+                    continue
+                return data
+            timeout *= 2
+        raise CmdmonError(f"no reply to command {command}")
+
+
+def _entry(command: int, index: int | None, data: bytes, transport: str) -> dict[str, Any]:
+    _v, _t, _r1, _r2, _c, reply, status = REPLY_HEADER.unpack_from(data)
+    return {
+        "command": command,
+        "request_index": index,
+        "hex": data.hex(),
+        "transport": transport,
+        "reply": reply,
+        "status": status,
+    }
+
+
+def _chronyc_outputs(inst: chronylab.Instance) -> dict[str, str]:
+    return {
+        "tracking": chronylab.chronyc(inst, "-c", "tracking"),
+        "sources": chronylab.chronyc(inst, "-c", "sources", "-a"),
+        "sourcestats": chronylab.chronyc(inst, "-c", "sourcestats", "-a"),
+    }
+
+
+def _wait_settled(inst: chronylab.Instance, timeout: float = 30.0) -> None:
+    """Until GPS has a full reach register (8 samples) and a source is selected."""
+    deadline = time.monotonic() + timeout
+    out = ""
+    while time.monotonic() < deadline:
+        out = chronylab.chronyc(inst, "-c", "sources", "-a")
+        rows = [r.split(",") for r in out.splitlines()]
+        gps_full = any(r[2] == chronylab.REFCLOCK_REFID and r[5] == "377" for r in rows)
+        if gps_full and any(r[1] == "*" for r in rows):
+            return
+        time.sleep(0.25)
+    raise SystemExit(f"client did not settle within {timeout} s:\n{out}")
+
+
+def capture_client(inst: chronylab.Instance) -> dict[str, Any]:
+    replies: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    with Cmdmon(path=inst.socket) as c:
+        replies.append(_entry(TRACKING, None, c.request(TRACKING), "unix"))
+        data = c.request(N_SOURCES)
+        replies.append(_entry(N_SOURCES, None, data, "unix"))
+        (n,) = struct.unpack_from("!I", data, REPLY_HEADER_LEN)
+        for cmd in (SOURCE_DATA, SOURCESTATS):
+            for i in range(n):
+                replies.append(_entry(cmd, i, c.request(cmd, struct.pack("!i", i)), "unix"))
+        replies.append(_entry(RTCREPORT, None, c.request(RTCREPORT), "unix"))
+        for cmd in (SOURCE_DATA, SOURCESTATS):
+            errors.append(_entry(cmd, n, c.request(cmd, struct.pack("!i", n)), "unix"))
+    return {"replies": replies, "chronyc": _chronyc_outputs(inst), "error_replies": errors}
+
+
+def capture_empty(inst: chronylab.Instance) -> dict[str, Any]:
+    assert inst.cmdport is not None
+    with Cmdmon(port=inst.cmdport) as c:
+        replies = [
+            _entry(cmd, None, c.request(cmd), "udp") for cmd in (TRACKING, N_SOURCES, RTCREPORT)
+        ]
+    return {"transport": "udp", "replies": replies, "chronyc": _chronyc_outputs(inst)}
+
+
+def check(fixture: dict[str, Any]) -> list[str]:
+    """What the fixture must cover; returns the missing items."""
+    families, polls, modes, never, refclock_ids = set(), set(), set(), False, set()
+    for r in fixture["replies"]:
+        data = bytes.fromhex(r["hex"])
+        if r["command"] == RTCREPORT and r["status"] != STT_NORTC:
+            return ["RTCREPORT did not fail with status 13"]
+        if r["command"] != SOURCE_DATA:
+            continue
+        body = data[REPLY_HEADER_LEN:]
+        family = struct.unpack_from("!H", body, 16)[0]
+        poll, _stratum, _state, mode = struct.unpack_from("!hHHH", body, 20)
+        since = struct.unpack_from("!I", body, 32)[0]
+        families.add(family)
+        polls.add(poll)
+        modes.add(mode)
+        never = never or since == 0xFFFFFFFF
+        if mode == 2:
+            refclock_ids.add(body[:4].rstrip(b"\0").decode("ascii", "replace"))
+    missing = []
+    for family, what in ((1, "IPv4"), (2, "IPv6"), (3, "unresolved (ID#)")):
+        if family not in families:
+            missing.append(f"a {what} source")
+    if -6 not in polls:
+        missing.append("a source with poll -6")
+    if 1 not in modes:
+        missing.append("a peer")
+    if chronylab.REFCLOCK_REFID not in refclock_ids:
+        missing.append("the GPS reference clock")
+    if not never:
+        missing.append("a never-sampled source")
+    return missing
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--output", help="default: crates/chrony-core/tests/fixtures/chronyd-<version>.json"
+    )
+    args = parser.parse_args()
+    if not chronylab.chronyd_available():
+        print("capture_fixtures: needs root and chronyd/chronyc", file=sys.stderr)
+        return 1
+    version_line = chronylab.chronyd_version()
+    version = version_line.split(" version ")[1].split()[0]
+    with chronylab.Lab() as lab:
+        client = lab.start("client")
+        empty = lab.start("empty")
+        _wait_settled(client)
+        captured = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        client_part = capture_client(client)
+        empty_part = capture_empty(empty)
+    fixture: dict[str, Any] = {
+        "chronyd_version": version_line,
+        "captured": captured,
+        "transport": "unix",
+        **client_part,
+        "empty": empty_part,
+    }
+    missing = check(fixture)
+    if missing:
+        print("capture_fixtures: capture lacks " + ", ".join(missing), file=sys.stderr)
+        return 1
+    out = Path(args.output) if args.output else FIXTURES / f"chronyd-{version}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(fixture, indent=2) + "\n")
+    try:
+        shown = out.resolve().relative_to(REPO)
+    except ValueError:
+        shown = out
+    print(f"wrote {shown}: {len(fixture['replies'])} replies")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

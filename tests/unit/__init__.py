@@ -1,0 +1,1 @@
+"""Unit tests: pure-Python logic, no chronyd and no compiled extension needed."""

@@ -1,0 +1,119 @@
+"""Package exports, ``__version__`` and the one-call ``get_*`` helpers."""
+
+import importlib
+import importlib.metadata
+
+import pytest
+
+import pychrony
+from pychrony import ChronyDataError
+from pychrony.exceptions import ChronyConnectionError, _RTCUnavailableError
+from pychrony.testing import make_rtc_data, make_source_stats, make_tracking
+
+from .conftest import FakeBehaviour
+
+UPSTREAM_ALL = [
+    "__version__",
+    "ChronyConnection",
+    "LeapStatus",
+    "SourceState",
+    "SourceMode",
+    "Transport",
+    "TrackingStatus",
+    "Source",
+    "SourceStats",
+    "RTCData",
+    "ChronyError",
+    "ChronyConnectionError",
+    "ChronyPermissionError",
+    "ChronyDataError",
+    "ChronyLibraryError",
+]
+ADDED = ["get_tracking", "get_sources", "get_source_stats", "get_rtc_data"]
+
+
+def test_all_is_upstream_plus_helpers() -> None:
+    assert pychrony.__all__ == UPSTREAM_ALL + ADDED
+    for name in pychrony.__all__:
+        assert hasattr(pychrony, name), name
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(pychrony.__version__, str)
+    assert pychrony.__version__
+
+
+def test_version_fallback_when_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(pychrony, "__version__", pychrony.__version__)  # restored afterwards
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    reloaded = importlib.reload(pychrony)
+    assert reloaded.__version__ == "0.0.0+unknown"
+
+
+def test_version_from_distribution_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def fake_version(name: str) -> str:
+        asked.append(name)
+        return "9.8.7"
+
+    monkeypatch.setattr(pychrony, "__version__", pychrony.__version__)
+    monkeypatch.setattr(importlib.metadata, "version", fake_version)
+    assert importlib.reload(pychrony).__version__ == "9.8.7"
+    assert asked == ["pychrony-rs"]
+
+
+# --- one-call helpers ----------------------------------------------------------------------
+
+
+def test_get_tracking(fake_core: FakeBehaviour) -> None:
+    assert pychrony.get_tracking() == make_tracking()
+    client = fake_core.clients[0]
+    assert client.args == (None, 1.0, 2, "native")
+    assert client.close_calls == 1
+
+
+def test_helpers_pass_options(fake_core: FakeBehaviour) -> None:
+    sources = pychrony.get_sources("192.0.2.1:323", timeout=3, retries=5, backend="libchrony")
+    assert [s.address for s in sources] == ["192.168.1.100", "192.0.2.7"]
+    assert fake_core.clients[0].args == ("192.0.2.1:323", 3.0, 5, "libchrony")
+    assert fake_core.clients[0].closed
+
+
+def test_get_source_stats(fake_core: FakeBehaviour) -> None:
+    assert pychrony.get_source_stats(socket_path="/tmp/c.sock") == [make_source_stats()]
+    assert fake_core.clients[0].args[0] == "/tmp/c.sock"
+    assert fake_core.clients[0].closed
+
+
+def test_get_rtc_data(fake_core: FakeBehaviour) -> None:
+    assert pychrony.get_rtc_data() == make_rtc_data()
+    assert fake_core.clients[0].closed
+
+
+def test_get_rtc_data_raises_when_no_rtc(fake_core: FakeBehaviour) -> None:
+    fake_core.rtc_error = _RTCUnavailableError("RTC tracking is unavailable", 13)
+    with pytest.raises(ChronyDataError) as caught:
+        pychrony.get_rtc_data()
+    assert isinstance(caught.value, _RTCUnavailableError)
+    assert fake_core.clients[0].closed
+
+
+def test_helpers_validate_options(fake_core: FakeBehaviour) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        pychrony.get_tracking(timeout=0)
+    with pytest.raises(TypeError, match="retries"):
+        pychrony.get_sources(retries=True)
+    with pytest.raises(ValueError, match="backend"):
+        pychrony.get_source_stats(backend="cffi")
+    assert fake_core.clients == []
+
+
+def test_helpers_propagate_connect_errors(fake_core: FakeBehaviour) -> None:
+    fake_core.connect_error = ChronyConnectionError("no chronyd", 111)
+    with pytest.raises(ChronyConnectionError, match="no chronyd"):
+        pychrony.get_tracking()
+    assert fake_core.clients == []
