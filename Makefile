@@ -26,16 +26,16 @@ demo: setup  ## Set up, then print every report from chronyd (starting a private
 .PHONY: format
 format:  ## Format Rust and Python code
 	cargo fmt --all
-	$(VENV)/bin/ruff format python tests scripts examples
-	$(VENV)/bin/ruff check --fix python tests scripts examples
+	$(VENV)/bin/ruff format python tests scripts examples benchmarks
+	$(VENV)/bin/ruff check --fix python tests scripts examples benchmarks
 
 .PHONY: lint
 lint:  ## cargo fmt/clippy, ruff, mypy --strict, stubtest
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy --workspace --all-targets --locked --features chrony-core/libchrony -- -D warnings
-	$(VENV)/bin/ruff check python tests scripts examples
-	$(VENV)/bin/ruff format --check python tests scripts examples
+	$(VENV)/bin/ruff check python tests scripts examples benchmarks
+	$(VENV)/bin/ruff format --check python tests scripts examples benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m mypy.stubtest pychrony._core --allowlist .mypy-stubtest-allowlist
 
@@ -61,7 +61,7 @@ test-python: libchrony reference  ## Python suites with coverage (unit, contract
 
 .PHONY: bench
 bench: reference  ## Benchmarks: this package against pychrony 2.0.3 on the same chronyd (ratios)
-	$(PY) benchmarks/bench.py
+	BENCH_CALLS=$${BENCH_CALLS:-200} $(PY) benchmarks/bench.py
 
 .PHONY: test
-test: setup lint test-rust test-python  ## Everything CI runs: setup, lints, Rust and Python suites
+test: setup lint test-rust test-python bench  ## Everything CI runs: setup, lints, Rust and Python suites, benchmarks
