@@ -19,20 +19,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "lab"))
 
 import chronylab
-
 import pychrony
 
 CALLS = int(os.environ.get("BENCH_CALLS", "300"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 REPORTS = ("get_tracking", "get_sources", "get_source_stats", "get_rtc_data")
 
-TIMER = r"""
+TIMER = rf"""
 import json, sys, time
 import pychrony
 address, calls, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-out = {}
+out = {{}}
 with pychrony.ChronyConnection(address) as conn:
-    for name in %r:
+    for name in {REPORTS!r}:
         method = getattr(conn, name)
         best = float("inf")
         for _ in range(rounds):
@@ -42,14 +41,17 @@ with pychrony.ChronyConnection(address) as conn:
             best = min(best, (time.perf_counter() - start) / calls)
         out[name] = best
 print(json.dumps(out))
-""" % (REPORTS,)
+"""
 
 
 def time_in(python: str, address: str) -> dict[str, float]:
     """Per-call seconds of each report, measured by `python`."""
     done = subprocess.run(
         [python, "-c", TIMER, address, str(CALLS), str(ROUNDS)],
-        capture_output=True, text=True, check=True, timeout=600,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
     )
     result: dict[str, float] = json.loads(done.stdout)
     return result
@@ -66,11 +68,15 @@ def main() -> int:
         ours = time_in(sys.executable, inst.socket)
         theirs = time_in(reference, inst.socket)
         n_sources = len(pychrony.get_sources(inst.socket))
-    print(f"chronyd lab client ({n_sources} sources), Unix socket; {CALLS} calls x best of {ROUNDS}")
+    print(
+        f"chronyd lab client ({n_sources} sources), Unix socket; {CALLS} calls x best of {ROUNDS}"
+    )
     print(f"{'report':<18} {'pychrony-rs':>12} {'pychrony 2.0.3':>15} {'ratio':>7}")
     for name in REPORTS:
-        print(f"{name:<18} {ours[name] * 1e6:>10.1f}us {theirs[name] * 1e6:>13.1f}us "
-              f"{theirs[name] / ours[name]:>6.2f}x")
+        print(
+            f"{name:<18} {ours[name] * 1e6:>10.1f}us {theirs[name] * 1e6:>13.1f}us "
+            f"{theirs[name] / ours[name]:>6.2f}x"
+        )
     return 0
 
 

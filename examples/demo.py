@@ -26,18 +26,26 @@ def show(conn: ChronyConnection) -> None:
     print(f"  synchronised: {t.is_synchronized()}, leap pending: {t.is_leap_pending()}\n")
 
     print("Sources")
-    print(f"  {'address':<16} {'mode':<9} {'state':<14} {'str':>3} {'poll':>4} {'reach':>5} "
-          f"{'last rx':>10} {'offset (s)':>14} {'error (s)':>12}")
+    print(
+        f"  {'address':<16} {'mode':<9} {'state':<14} {'str':>3} {'poll':>4} {'reach':>5} "
+        f"{'last rx':>10} {'offset (s)':>14} {'error (s)':>12}"
+    )
     for s in conn.get_sources():
         last = "never" if s.last_sample_ago == 0xFFFFFFFF else str(s.last_sample_ago)
-        print(f"  {s.address:<16} {s.mode.name:<9} {s.state.name:<14} {s.stratum:>3} {s.poll:>4} "
-              f"{s.reachability:>5o} {last:>10} {s.latest_meas:>+14.9f} {s.latest_meas_err:>12.9f}")
+        print(
+            f"  {s.address:<16} {s.mode.name:<9} {s.state.name:<14} {s.stratum:>3} {s.poll:>4} "
+            f"{s.reachability:>5o} {last:>10} {s.latest_meas:>+14.9f} {s.latest_meas_err:>12.9f}"
+        )
     print("\nSource statistics")
-    print(f"  {'address':<16} {'NP':>3} {'NR':>3} {'span':>5} {'freq (ppm)':>11} {'skew':>9} "
-          f"{'offset (s)':>14} {'std dev (s)':>12}")
+    print(
+        f"  {'address':<16} {'NP':>3} {'NR':>3} {'span':>5} {'freq (ppm)':>11} {'skew':>9} "
+        f"{'offset (s)':>14} {'std dev (s)':>12}"
+    )
     for st in conn.get_source_stats():
-        print(f"  {st.address:<16} {st.samples:>3} {st.runs:>3} {st.span:>5} {st.resid_freq:>11.3f} "
-              f"{st.skew:>9.3f} {st.offset:>+14.9f} {st.std_dev:>12.9f}")
+        print(
+            f"  {st.address:<16} {st.samples:>3} {st.runs:>3} {st.span:>5} {st.resid_freq:>11.3f} "
+            f"{st.skew:>9.3f} {st.offset:>+14.9f} {st.std_dev:>12.9f}"
+        )
     rtc = conn.get_rtc_data()
     print("\nRTC")
     if rtc is None:

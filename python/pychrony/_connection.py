@@ -20,9 +20,9 @@ __all__ = ["ChronyConnection"]
 
 #: Accepted values of the ``backend`` option.
 BACKENDS = ("native", "libchrony")
-#: Upper bound for ``timeout``, in seconds: an hour is already far beyond any
-#: useful wait for a local daemon, and it keeps deadlines well inside what the
-#: Rust side represents.
+#: Upper bound for ``timeout``, in seconds. An hour is far beyond any useful
+#: wait for chronyd's reply; a larger value is most likely a unit mistake
+#: (milliseconds passed as seconds).
 MAX_TIMEOUT = 3600.0
 #: Upper bound for ``retries``.
 MAX_RETRIES = 30

@@ -10,6 +10,8 @@ from typing import final
 
 from pychrony.models import RTCData, Source, SourceStats, TrackingStatus
 
+__all__ = ["Client"]
+
 @final
 class Client:
     """A connection to chronyd, implemented in Rust.

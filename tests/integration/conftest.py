@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
-import chronylab  # noqa: E402
+import chronylab
 
 REPO = Path(__file__).resolve().parents[2]
 #: The client synchronises to the lab's server (stratum 3) or to the GPS

@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import chronylab
 import pytest
 
+import chronylab
 import pychrony
 from pychrony import ChronyConnection, LeapStatus, SourceMode, SourceState
 
@@ -59,7 +59,9 @@ class Mismatch(AssertionError):
     pass
 
 
-def check_numbers(where: str, theirs: Sequence[str], ours_a: Sequence[Any], ours_b: Sequence[Any]) -> None:
+def check_numbers(
+    where: str, theirs: Sequence[str], ours_a: Sequence[Any], ours_b: Sequence[Any]
+) -> None:
     for i, (text, a, b) in enumerate(zip(theirs, ours_a, ours_b, strict=True)):
         if not between(float(text), float(a), float(b), half_ulp(text)):
             raise Mismatch(f"{where} column {i}: chronyc {text}, ours {a} / {b}")
@@ -77,8 +79,19 @@ def retry(compare: Callable[[], None]) -> None:
 
 
 def tracking_row(t: pychrony.TrackingStatus) -> list[Any]:
-    return [t.stratum, t.ref_time, t.offset, t.last_offset, t.rms_offset, t.frequency,
-            t.residual_freq, t.skew, t.root_delay, t.root_dispersion, t.update_interval]
+    return [
+        t.stratum,
+        t.ref_time,
+        t.offset,
+        t.last_offset,
+        t.rms_offset,
+        t.frequency,
+        t.residual_freq,
+        t.skew,
+        t.root_delay,
+        t.root_dispersion,
+        t.update_interval,
+    ]
 
 
 @pytest.mark.parametrize("name", ["client", "empty"])
@@ -106,7 +119,14 @@ def chronylab_refid_chronyc(refid: int) -> str:
 
 
 def source_row(s: pychrony.Source) -> list[Any]:
-    return [s.stratum, s.poll, s.last_sample_ago, s.latest_meas, s.orig_latest_meas, s.latest_meas_err]
+    return [
+        s.stratum,
+        s.poll,
+        s.last_sample_ago,
+        s.latest_meas,
+        s.orig_latest_meas,
+        s.latest_meas_err,
+    ]
 
 
 def test_sources_agree_with_chronyc(client: chronylab.Instance) -> None:
@@ -166,7 +186,8 @@ with pychrony.ChronyConnection(sys.argv[1]) as conn:
         "source_stats": [plain(s) for s in conn.get_source_stats()],
         "rtc": conn.get_rtc_data(),
         "types": {c.__name__: [(f.name, f.type.__name__) for f in dataclasses.fields(c)]
-                  for c in (pychrony.TrackingStatus, pychrony.Source, pychrony.SourceStats, pychrony.RTCData)},
+                  for c in (pychrony.TrackingStatus, pychrony.Source,
+                            pychrony.SourceStats, pychrony.RTCData)},
     }
 print(json.dumps(out))
 """
@@ -228,14 +249,22 @@ def test_same_results_as_reference(lab: chronylab.Lab, name: str) -> None:
             a = (conn.get_tracking(), conn.get_sources(), conn.get_source_stats())
             done = subprocess.run(
                 [python, "-c", REFERENCE_DUMP, client.socket],
-                capture_output=True, text=True, timeout=60, check=True,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
             )
             b = (conn.get_tracking(), conn.get_sources(), conn.get_source_stats())
             rtc = conn.get_rtc_data()
         ref = json.loads(done.stdout)
         assert ref["version"] == "2.0.3"
         assert ref["rtc"] is None and rtc is None
-        for cls in (pychrony.TrackingStatus, pychrony.Source, pychrony.SourceStats, pychrony.RTCData):
+        for cls in (
+            pychrony.TrackingStatus,
+            pychrony.Source,
+            pychrony.SourceStats,
+            pychrony.RTCData,
+        ):
             ours = [[f.name, f.type.__name__] for f in dataclasses.fields(cls)]  # type: ignore[union-attr]
             assert ref["types"][cls.__name__] == ours
         check_records("tracking", [ref["tracking"]], [a[0]], [b[0]])

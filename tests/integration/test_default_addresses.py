@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -35,9 +36,19 @@ def test_auto_detect_in_namespace(lab: object) -> None:
     if os.geteuid() != 0:
         pytest.skip("namespaces need root")
     done = subprocess.run(
-        [sys.executable, str(REPO / "tests/lab/chronylab.py"), "default-ns", "--",
-         sys.executable, "-c", PROBE],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            str(REPO / "tests/lab/chronylab.py"),
+            "default-ns",
+            "--",
+            sys.executable,
+            "-c",
+            PROBE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])

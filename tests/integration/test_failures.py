@@ -9,11 +9,11 @@ import signal
 import threading
 import time
 
-import chronylab
 import pytest
-from conftest import SYNC_STRATA
 
+import chronylab
 import pychrony
+from conftest import SYNC_STRATA
 from pychrony import (
     ChronyConnection,
     ChronyConnectionError,
@@ -134,10 +134,7 @@ def test_one_connection_shared_by_threads(client: chronylab.Instance) -> None:
     def work(conn: ChronyConnection) -> None:
         try:
             for i in range(25):
-                if i % 2:
-                    n = len(conn.get_sources())
-                else:
-                    n = conn.get_tracking().stratum
+                n = len(conn.get_sources()) if i % 2 else conn.get_tracking().stratum
                 with lock:
                     results.append(n)
         except BaseException as exc:  # collected and re-raised in the main thread

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-import chronylab
 import pytest
-from conftest import SYNC_STRATA
 
+import chronylab
 import pychrony
+from conftest import SYNC_STRATA
 from pychrony import (
     ChronyConnection,
     ChronyDataError,

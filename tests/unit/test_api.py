@@ -84,8 +84,8 @@ def test_helpers_pass_options(fake_core: FakeBehaviour) -> None:
 
 
 def test_get_source_stats(fake_core: FakeBehaviour) -> None:
-    assert pychrony.get_source_stats(socket_path="/tmp/c.sock") == [make_source_stats()]
-    assert fake_core.clients[0].args[0] == "/tmp/c.sock"
+    assert pychrony.get_source_stats(socket_path="/run/chrony/alt.sock") == [make_source_stats()]
+    assert fake_core.clients[0].args[0] == "/run/chrony/alt.sock"
     assert fake_core.clients[0].closed
 
 

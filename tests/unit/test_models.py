@@ -1,6 +1,7 @@
 """Enums, report dataclasses and ``_ref_id_to_name``."""
 
 import dataclasses
+import inspect
 import pickle
 from collections.abc import Callable
 from enum import Enum
@@ -278,15 +279,15 @@ def test_ref_id_to_name_out_of_range(ref_id: int) -> None:
 
 @pytest.mark.parametrize("cls", list(EXPECTED_FIELDS))
 def test_every_field_is_documented(cls: type) -> None:
-    doc = cls.__doc__ or ""
+    doc = inspect.cleandoc(cls.__doc__ or "")  # Python 3.13+ already dedents docstrings
     assert "https://chrony-project.org/doc/4.6/chronyc.html#" in doc
     for name, _ in EXPECTED_FIELDS[cls]:
-        assert f"\n        {name}: " in doc, f"{cls.__name__}.{name} is not documented"
+        assert f"\n    {name}: " in doc, f"{cls.__name__}.{name} is not documented"
 
 
 @pytest.mark.parametrize("enum_cls", [LeapStatus, SourceState, SourceMode, Transport])
 def test_every_enum_member_is_documented(enum_cls: type[Enum]) -> None:
-    doc = enum_cls.__doc__ or ""
+    doc = inspect.cleandoc(enum_cls.__doc__ or "")
     assert "https://chrony-project.org/doc/4.6/chronyc.html" in doc
     for member in enum_cls:
-        assert f"\n        {member.name}: " in doc
+        assert f"\n    {member.name}: " in doc
