@@ -75,10 +75,13 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "LOCAL_STRATUM",
     "MANY_SOURCES",
     "PROFILES",
+    "REFCLOCK_REFID",
     "SYSTEM_CMDPORT",
     "SYSTEM_SOCKET",
+    "UNRESOLVABLE_NAME",
     "Instance",
     "Lab",
     "LabError",
@@ -441,8 +444,10 @@ class Lab:
     ) -> None:
         if base_dir is None:
             root = tempfile.gettempdir()
-            if len(os.fsencode(root)) > _MAX_SOCKET_DIR - 25 and os.path.isdir("/tmp"):
-                root = "/tmp"  # keep socket paths short even with a long TMPDIR
+            # "<root>/chronylab-XXXXXXXX/<name>" must stay within
+            # _MAX_SOCKET_DIR with names of up to 16 characters.
+            if len(os.fsencode(root)) > _MAX_SOCKET_DIR - 36 and os.path.isdir("/tmp"):
+                root = "/tmp"  # a long TMPDIR (macOS-style) would not fit
             base = tempfile.mkdtemp(prefix="chronylab-", dir=root)
         else:
             base = os.path.abspath(os.fspath(base_dir))
