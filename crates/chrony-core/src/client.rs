@@ -79,22 +79,59 @@ struct State {
     denied: Option<String>,
 }
 
+/// Which implementation talks to chronyd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The native protocol client of this crate (the default).
+    #[default]
+    Native,
+    /// chrony's C library libchrony, loaded at run time (cargo feature
+    /// `libchrony`; without it, connecting gives [`Error::Library`]).
+    Libchrony,
+}
+
+enum Inner {
+    Native(Mutex<State>),
+    #[cfg(feature = "libchrony")]
+    Libchrony(crate::libchrony::LibchronyClient),
+}
+
 /// A connection to chronyd. Safe to share between threads: calls are
 /// serialised on an internal lock.
 pub struct Client {
-    state: Mutex<State>,
+    inner: Inner,
     options: ClientOptions,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let st = self.lock();
         f.debug_struct("Client")
-            .field("address", &st.address)
-            .field("kind", &st.kind)
-            .field("open", &st.transport.is_some())
+            .field("address", &self.address())
+            .field("kind", &self.transport_kind())
+            .field("open", &self.is_open())
             .finish_non_exhaustive()
     }
+}
+
+/// Runs `$native` on the native state, or the same-named method of the
+/// libchrony client.
+macro_rules! dispatch {
+    ($self:ident, $st:ident => $native:expr, $lib:ident => $other:expr) => {
+        match &$self.inner {
+            Inner::Native(m) => {
+                let $st = lock(m);
+                $native
+            }
+            #[cfg(feature = "libchrony")]
+            Inner::Libchrony($lib) => $other,
+        }
+    };
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while holding the lock cannot leave the state half-written
+    // (every field is replaced whole), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn kind_of(ep: &Endpoint) -> TransportKind {
@@ -112,6 +149,35 @@ impl Client {
     /// `[::1]:323` (a UDP candidate wins unless its first request is refused
     /// at once). An explicit address has no fallback.
     pub fn connect(address: Option<&str>, options: ClientOptions) -> Result<Client> {
+        Self::connect_with(address, options, Backend::Native)
+    }
+
+    /// [`Client::connect`] with a choice of backend. The libchrony backend
+    /// takes the address forms libchrony accepts (no host names) and
+    /// libchrony's own default list.
+    pub fn connect_with(
+        address: Option<&str>,
+        options: ClientOptions,
+        backend: Backend,
+    ) -> Result<Client> {
+        match backend {
+            Backend::Native => Self::connect_native(address, options),
+            #[cfg(feature = "libchrony")]
+            Backend::Libchrony => Ok(Client {
+                inner: Inner::Libchrony(crate::libchrony::LibchronyClient::connect(address, options)?),
+                options,
+            }),
+            #[cfg(not(feature = "libchrony"))]
+            Backend::Libchrony => Err(Error::Library {
+                message: "this build of chrony-core has no libchrony backend (cargo feature `libchrony`); \
+                          use the native backend"
+                    .into(),
+                code: None,
+            }),
+        }
+    }
+
+    fn connect_native(address: Option<&str>, options: ClientOptions) -> Result<Client> {
         let deadline = options.policy().deadline;
         let state = match address {
             Some(text) => {
@@ -128,7 +194,7 @@ impl Client {
             None => Self::auto_detect(deadline)?,
         };
         Ok(Client {
-            state: Mutex::new(state),
+            inner: Inner::Native(Mutex::new(state)),
             options,
         })
     }
@@ -163,14 +229,6 @@ impl Client {
         ))
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the state half-written
-        // (every field is replaced whole), so a poisoned lock is still usable.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// The options in use.
     #[must_use]
     pub fn options(&self) -> ClientOptions {
@@ -180,24 +238,24 @@ impl Client {
     /// The address in use: the one given, or the default candidate that won.
     #[must_use]
     pub fn address(&self) -> String {
-        self.lock().address.clone()
+        dispatch!(self, st => st.address.clone(), lib => lib.address())
     }
 
     /// The kind of socket in use.
     #[must_use]
     pub fn transport_kind(&self) -> TransportKind {
-        self.lock().kind
+        dispatch!(self, st => st.kind, lib => lib.transport_kind())
     }
 
     /// True until [`Client::close`].
     #[must_use]
     pub fn is_open(&self) -> bool {
-        self.lock().transport.is_some()
+        dispatch!(self, st => st.transport.is_some(), lib => lib.is_open())
     }
 
     /// Closes the socket and removes the client socket files. Idempotent.
     pub fn close(&self) {
-        self.lock().transport = None;
+        dispatch!(self, st => { let mut st = st; st.transport = None; }, lib => lib.close());
     }
 
     /// Runs one report read, switching to the next UDP default when the
@@ -208,7 +266,17 @@ impl Client {
         read: impl Fn(&mut Transport, &Policy, &dyn Fn() -> bool) -> Result<T>,
     ) -> Result<T> {
         let policy = self.options.policy();
-        let mut st = self.lock();
+        #[allow(irrefutable_let_patterns)] // refutable with the libchrony feature
+        let Inner::Native(m) = &self.inner
+        else {
+            // The public methods hand libchrony clients to their own code
+            // before calling this; say so rather than panic if that changes.
+            return Err(Error::Library {
+                message: "internal error: native request on a libchrony connection".into(),
+                code: None,
+            });
+        };
+        let mut st = lock(m);
         loop {
             let Some(transport) = st.transport.as_mut() else {
                 return Err(Error::connection(
@@ -260,6 +328,10 @@ impl Client {
     /// [`Client::tracking`], stopping with [`Error::Interrupted`] when
     /// `interrupt` returns true (it is polled at least every 50 ms).
     pub fn tracking_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Tracking> {
+        #[cfg(feature = "libchrony")]
+        if let Inner::Libchrony(lib) = &self.inner {
+            return lib.tracking_interruptible(interrupt);
+        }
         self.call(interrupt, |t, p, i| {
             match single(t, p, i, Request::Tracking)? {
                 Reply::Tracking(r) => Ok(r),
@@ -276,6 +348,10 @@ impl Client {
 
     /// [`Client::rtc_data`] with an interrupt check.
     pub fn rtc_data_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<RtcData> {
+        #[cfg(feature = "libchrony")]
+        if let Inner::Libchrony(lib) = &self.inner {
+            return lib.rtc_data_interruptible(interrupt);
+        }
         self.call(interrupt, |t, p, i| {
             match single(t, p, i, Request::RtcReport)? {
                 Reply::Rtc(r) => Ok(r),
@@ -291,6 +367,10 @@ impl Client {
 
     /// [`Client::sources`] with an interrupt check.
     pub fn sources_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Vec<Source>> {
+        #[cfg(feature = "libchrony")]
+        if let Inner::Libchrony(lib) = &self.inner {
+            return lib.sources_interruptible(interrupt);
+        }
         self.call(interrupt, |t, p, i| {
             records(t, p, i, Request::SourceData, |r| match r {
                 Reply::SourceData(s) => Ok(s),
@@ -309,6 +389,10 @@ impl Client {
         &self,
         interrupt: &dyn Fn() -> bool,
     ) -> Result<Vec<SourceStats>> {
+        #[cfg(feature = "libchrony")]
+        if let Inner::Libchrony(lib) = &self.inner {
+            return lib.source_stats_interruptible(interrupt);
+        }
         self.call(interrupt, |t, p, i| {
             records(t, p, i, Request::SourceStats, |r| match r {
                 Reply::SourceStats(s) => Ok(s),

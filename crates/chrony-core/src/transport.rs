@@ -325,24 +325,26 @@ impl Transport {
             })?;
             match self.recv() {
                 Ok(n) => {
-                    let Some(hdr) = parse_header(&self.buf[..n]) else {
-                        continue;
-                    };
-                    let Some(pos) = inflight.iter().position(|s| {
-                        s.seq == hdr.sequence && reqs[s.idx].command() == hdr.command
-                    }) else {
-                        continue;
-                    };
-                    let slot = inflight.swap_remove(pos);
-                    if n > MAX_REPLY_LEN {
-                        return Err(Error::invalid_reply(format!(
+                    // A datagram that is not a reply to an outstanding
+                    // request is dropped; the interrupt check below still
+                    // runs, so a stream of them cannot starve it.
+                    let matched = parse_header(&self.buf[..n]).and_then(|hdr| {
+                        inflight.iter().position(|s| {
+                            s.seq == hdr.sequence && reqs[s.idx].command() == hdr.command
+                        })
+                    });
+                    if let Some(pos) = matched {
+                        let slot = inflight.swap_remove(pos);
+                        if n > MAX_REPLY_LEN {
+                            return Err(Error::invalid_reply(format!(
                             "{} reply from chronyd at {} is oversize (more than {MAX_REPLY_LEN} bytes)",
                             reqs[slot.idx].name(),
                             self.peer
                         )));
+                        }
+                        out[slot.idx] = Some(self.buf[..n].to_vec());
+                        done += 1;
                     }
-                    out[slot.idx] = Some(self.buf[..n].to_vec());
-                    done += 1;
                 }
                 Err(e)
                     if matches!(

@@ -13,7 +13,7 @@ mod types;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrony_core::{ClientOptions, TransportKind};
+use chrony_core::{Backend, ClientOptions, TransportKind};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 
@@ -94,13 +94,17 @@ impl Client {
         backend: &str,
     ) -> PyResult<Self> {
         let opts = options(timeout, retries)?;
-        if backend != "native" {
-            return Err(PyValueError::new_err(format!(
-                "unknown backend {backend:?}: use \"native\""
-            )));
-        }
+        let backend = match backend {
+            "native" => Backend::Native,
+            "libchrony" => Backend::Libchrony,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown backend {other:?}: use \"native\" or \"libchrony\""
+                )))
+            }
+        };
         let inner = py
-            .detach(|| chrony_core::Client::connect(address, opts))
+            .detach(|| chrony_core::Client::connect_with(address, opts, backend))
             .map_err(|e| errors::to_py(&e))?;
         Ok(Client { inner })
     }

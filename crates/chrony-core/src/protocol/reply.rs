@@ -172,8 +172,11 @@ fn check_status(req: Request, hdr: &ReplyHeader) -> Result<()> {
     let name = req.name();
     let text = status_text(hdr.status);
     if hdr.version != PROTO_VERSION {
+        // The version byte is the server's own: a lower one (chrony ≤ 1.29
+        // speaks 5, and answers a version-6 request with status 18) is an
+        // older server, a higher one a newer server, whatever the status.
         return Err(Error::data(
-            if hdr.status == status::BADPKTVERSION || hdr.version > PROTO_VERSION {
+            if hdr.version > PROTO_VERSION {
                 DataFailure::NewServer
             } else {
                 DataFailure::OldServer
@@ -360,7 +363,15 @@ mod tests {
         );
         let mut v5 = build(cmd::TRACKING, rpy::NULL, 18, 1, &[]);
         v5[0] = 5;
-        assert!(decode(Request::Tracking, &v5).is_err());
+        assert_eq!(
+            decode(Request::Tracking, &v5).unwrap_err().error_code(),
+            Some(12)
+        );
+        v5[0] = 7;
+        assert_eq!(
+            decode(Request::Tracking, &v5).unwrap_err().error_code(),
+            Some(13)
+        );
         assert!(parse_header(&[0; 27]).is_none());
         let mut req_type = build(cmd::TRACKING, rpy::TRACKING, 0, 1, &[0; 76]);
         req_type[1] = 1;
