@@ -15,6 +15,7 @@ import enum
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -272,3 +273,20 @@ def test_same_results_as_reference(lab: chronylab.Lab, name: str) -> None:
         check_records("source_stats", ref["source_stats"], a[2], b[2])
 
     retry(compare)
+
+
+@pytest.mark.parametrize("name", ["empty", "many"])
+def test_script_written_for_the_reference_runs_unchanged(lab: chronylab.Lab, name: str) -> None:
+    """The same 2.0.3-style script, run by the reference and by this package
+    on the same (unsynchronised, so stable) chronyd, prints the same summary."""
+    script = str(Path(__file__).with_name("reference_script.py"))
+    socket = lab[name].socket
+    outputs = []
+    for python in (reference_python(), sys.executable):
+        done = subprocess.run(
+            [python, script, socket], capture_output=True, text=True, timeout=60, check=True
+        )
+        outputs.append(json.loads(done.stdout))
+    assert outputs[0] == outputs[1]
+    assert outputs[1]["missing"] == ["ChronyConnectionError", True]
+    assert outputs[1]["outside_with"] is True
