@@ -24,7 +24,7 @@ use common::{
     Daemon, Fake, Out, Seen, Via,
 };
 
-const TIMEOUT: Duration = Duration::from_millis(40);
+const TIMEOUT: Duration = Duration::from_millis(50);
 const RETRIES: u32 = 2;
 /// Scheduling noise allowed on top of the call budget.
 const SLACK: Duration = Duration::from_millis(150);
@@ -39,7 +39,7 @@ fn opts() -> ClientOptions {
     }
 }
 
-/// `timeout × (2^(retries+1) − 1)`: 280 ms here.
+/// `timeout × (2^(retries+1) − 1)`: 350 ms here.
 fn budget() -> Duration {
     TIMEOUT * ((1 << (RETRIES + 1)) - 1)
 }
@@ -203,19 +203,27 @@ fn silence_times_out_after_three_attempts_with_fresh_sequences() {
 #[test]
 fn late_reply_to_the_previous_attempt_is_discarded() {
     for via in VIAS {
+        let mut first_sequence = None;
         tracking_case(
             via,
-            |seen: &Seen| match seen.attempt {
-                // The answer to attempt 0 arrives after attempt 1 was sent,
-                // carrying attempt 0's sequence: stale, never used.
-                0 => vec![Out::later(
-                    TIMEOUT + Duration::from_millis(5),
-                    tracking_reply(seen, 9),
-                )],
-                _ => vec![Out::later(
-                    Duration::from_millis(15),
-                    tracking_reply(seen, 3),
-                )],
+            move |seen: &Seen| {
+                if seen.attempt == 0 {
+                    first_sequence = Some(seen.sequence);
+                    return Vec::new();
+                }
+                // Once attempt 1 is out, the answer to attempt 0 arrives
+                // (its sequence, stale: never used), then the real one.
+                let stale = build(
+                    cmd::TRACKING,
+                    rpy::TRACKING,
+                    0,
+                    first_sequence.unwrap_or(0),
+                    &tracking_body(&sample_tracking(9)),
+                );
+                vec![
+                    Out::now(stale),
+                    Out::later(Duration::from_millis(15), tracking_reply(seen, 3)),
+                ]
             },
             |r, elapsed, seen| {
                 assert_eq!(r.unwrap().stratum, 3, "{via:?}: used the stale reply");
@@ -479,7 +487,7 @@ fn reply_only_after_the_first_resend_is_used() {
             |r, elapsed, seen| {
                 assert_eq!(r.unwrap().stratum, 4);
                 assert!(elapsed + EARLY >= TIMEOUT, "{elapsed:?}");
-                assert!(elapsed < TIMEOUT * 3, "{elapsed:?}");
+                assert!(elapsed < TIMEOUT * 3 + SLACK, "{elapsed:?}");
                 assert_eq!(seen.len(), 2);
                 assert_eq!(seen[1].attempt, 1);
             },
