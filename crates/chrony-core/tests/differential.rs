@@ -38,10 +38,13 @@
 
 use std::fmt::Debug;
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::lab::{require, Lab};
 
 use chrony_core::libchrony::LibchronyClient;
 use chrony_core::{
@@ -51,22 +54,6 @@ use chrony_core::{
 
 /// Back-to-back read pairs tried before a difference is reported.
 const ATTEMPTS: usize = 50;
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-/// A missing prerequisite: fails in CI, skips (with a message) elsewhere.
-fn require<T>(what: &str, found: std::result::Result<T, String>) -> Option<T> {
-    match found {
-        Ok(v) => Some(v),
-        Err(why) if in_ci() => panic!("{what} is required in CI (CI is set): {why}"),
-        Err(why) => {
-            println!("SKIPPED: {what} is not available: {why}");
-            None
-        }
-    }
-}
 
 fn libchrony_ready() -> bool {
     require(
@@ -79,87 +66,6 @@ fn libchrony_ready() -> bool {
         }),
     )
     .is_some()
-}
-
-/// Private chronyd instances started by `tests/lab/chronylab.py`, stopped
-/// (and their directory removed) on drop.
-struct Lab {
-    dir: String,
-    json: serde_json::Value,
-}
-
-fn python() -> String {
-    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-fn lab_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/lab/chronylab.py")
-}
-
-impl Lab {
-    fn start(profiles: &[&str]) -> std::result::Result<Lab, String> {
-        let script = lab_script();
-        if !script.is_file() {
-            return Err(format!("the lab script {} is missing", script.display()));
-        }
-        let out = Command::new(python())
-            .arg(&script)
-            .arg("start")
-            .args(profiles)
-            .output()
-            .map_err(|e| format!("cannot run {} {}: {e}", python(), script.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "chronylab.py start {} failed ({}): {}",
-                profiles.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .map_err(|e| format!("chronylab.py printed no JSON: {e}"))?;
-        let dir = json["dir"]
-            .as_str()
-            .ok_or("chronylab.py printed no \"dir\"")?
-            .to_owned();
-        Ok(Lab { dir, json })
-    }
-
-    fn socket(&self, name: &str) -> String {
-        self.json["instances"][name]["socket"]
-            .as_str()
-            .unwrap_or_else(|| panic!("lab instance {name} has no socket: {}", self.json))
-            .to_owned()
-    }
-
-    fn udp(&self, name: &str) -> String {
-        let port = self.json["instances"][name]["cmdport"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("lab instance {name} has no cmdport: {}", self.json));
-        format!("127.0.0.1:{port}")
-    }
-
-    fn control(&self, action: &str, name: &str) {
-        let out = Command::new(python())
-            .arg(lab_script())
-            .args([action, "--dir", &self.dir, name])
-            .output()
-            .expect("run chronylab.py");
-        assert!(
-            out.status.success(),
-            "chronylab.py {action} {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new(python())
-            .arg(lab_script())
-            .args(["stop", "--dir", &self.dir])
-            .output();
-    }
 }
 
 /// The lab shared by the tests running at the same time: started by the first

@@ -12,83 +12,25 @@ use chrony_core::{
     Client, ClientOptions, ConnectionFailure, Error, LeapStatus, SourceMode, SourceState,
     TransportKind,
 };
-use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::lab::{require, Lab};
 
 fn lab_script() -> PathBuf {
-    repo().join("tests/lab/chronylab.py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/lab/chronylab.py")
 }
 
-/// A running lab; stopped (and its directory removed) on drop.
-struct Lab {
-    dir: String,
-    json: Value,
+fn start(profiles: &[&str]) -> Option<Lab> {
+    require("a chronyd lab (root, chronyd)", Lab::start(profiles))
 }
 
-impl Lab {
-    /// Starts the profiles, or returns None (skip) outside CI when chronyd
-    /// cannot run here.
-    fn start(profiles: &[&str]) -> Option<Lab> {
-        let out = Command::new("python3")
-            .arg(lab_script())
-            .arg("start")
-            .args(profiles)
-            .output()
-            .expect("python3 must be installed to run the chronyd lab");
-        if !out.status.success() {
-            let why = String::from_utf8_lossy(&out.stderr).to_string();
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "chronyd lab failed to start under CI: {why}"
-            );
-            eprintln!("skipped: chronyd lab unavailable: {why}");
-            return None;
-        }
-        let json: Value = serde_json::from_slice(&out.stdout).expect("lab prints JSON");
-        let dir = json["dir"].as_str().expect("lab dir").to_owned();
-        Some(Lab { dir, json })
-    }
-
-    fn socket(&self, name: &str) -> String {
-        self.json["instances"][name]["socket"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    fn udp(&self, name: &str) -> String {
-        format!("127.0.0.1:{}", self.json["instances"][name]["cmdport"])
-    }
-
-    fn lab_cmd(&self, verb: &str, name: &str) {
-        let ok = Command::new("python3")
-            .arg(lab_script())
-            .args([verb, "--dir", &self.dir, name])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "chronylab {verb} {name} failed");
-    }
-
-    fn chronyc(&self, name: &str, args: &[&str]) -> String {
-        let out = Command::new("chronyc")
-            .args(["-n", "-h", &self.socket(name)])
-            .args(args)
-            .output()
-            .expect("chronyc");
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new("python3")
-            .arg(lab_script())
-            .args(["stop", "--dir", &self.dir])
-            .status();
-    }
+fn chronyc(lab: &Lab, name: &str, args: &[&str]) -> String {
+    let out = Command::new("chronyc")
+        .args(["-n", "-h", &lab.socket(name)])
+        .args(args)
+        .output()
+        .expect("chronyc");
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn opts(timeout_ms: u64, retries: u32) -> ClientOptions {
@@ -100,7 +42,7 @@ fn opts(timeout_ms: u64, retries: u32) -> ClientOptions {
 
 #[test]
 fn client_profile_over_unix_and_udp() {
-    let Some(lab) = Lab::start(&["client"]) else {
+    let Some(lab) = start(&["client"]) else {
         return;
     };
     for address in [
@@ -153,7 +95,7 @@ fn client_profile_over_unix_and_udp() {
         assert_eq!(rtc.error_code(), Some(10));
     }
     // chronyc agrees on the set of sources and their modes.
-    let listing = lab.chronyc("client", &["-c", "sources", "-a"]);
+    let listing = chronyc(&lab, "client", &["-c", "sources", "-a"]);
     let client = Client::connect(Some(&lab.socket("client")), ClientOptions::default()).unwrap();
     let ours: Vec<String> = client
         .sources()
@@ -170,7 +112,7 @@ fn client_profile_over_unix_and_udp() {
 
 #[test]
 fn stopped_chronyd_times_out_within_the_bound_then_recovers() {
-    let Some(lab) = Lab::start(&["empty"]) else {
+    let Some(lab) = start(&["empty"]) else {
         return;
     };
     let options = opts(40, 2);
@@ -179,7 +121,7 @@ fn stopped_chronyd_times_out_within_the_bound_then_recovers() {
     for address in [lab.socket("empty"), lab.udp("empty")] {
         let client = Client::connect(Some(&address), options).unwrap();
         assert!(client.tracking().is_ok());
-        lab.lab_cmd("pause", "empty");
+        lab.control("pause", "empty");
         for _ in 0..15 {
             let start = Instant::now();
             let e = client.tracking().unwrap_err();
@@ -188,7 +130,7 @@ fn stopped_chronyd_times_out_within_the_bound_then_recovers() {
             assert!(took < bound + Duration::from_millis(150), "{took:?}");
             assert!(took + Duration::from_millis(5) >= bound, "{took:?}");
         }
-        lab.lab_cmd("resume", "empty");
+        lab.control("resume", "empty");
         let t = client.tracking().unwrap();
         assert_eq!(t.leap_status, LeapStatus::Unsync);
         assert!(client.sources().unwrap().is_empty());
@@ -197,7 +139,7 @@ fn stopped_chronyd_times_out_within_the_bound_then_recovers() {
 
 #[test]
 fn many_sources_are_complete_and_unique() {
-    let Some(lab) = Lab::start(&["many"]) else {
+    let Some(lab) = start(&["many"]) else {
         return;
     };
     for address in [lab.socket("many"), lab.udp("many")] {
@@ -214,12 +156,12 @@ fn many_sources_are_complete_and_unique() {
 
 #[test]
 fn restarted_chronyd_is_reached_again_by_the_same_client() {
-    let Some(lab) = Lab::start(&["empty"]) else {
+    let Some(lab) = start(&["empty"]) else {
         return;
     };
     let client = Client::connect(Some(&lab.socket("empty")), opts(200, 2)).unwrap();
     assert!(client.tracking().is_ok());
-    lab.lab_cmd("restart", "empty");
+    lab.control("restart", "empty");
     // The Unix socket reconnects to the new server socket transparently.
     let t = client.tracking().unwrap();
     assert_eq!(t.stratum, 0);
@@ -227,12 +169,12 @@ fn restarted_chronyd_is_reached_again_by_the_same_client() {
 
 #[test]
 fn killed_chronyd_is_a_connection_error() {
-    let Some(lab) = Lab::start(&["empty"]) else {
+    let Some(lab) = start(&["empty"]) else {
         return;
     };
     let client = Client::connect(Some(&lab.socket("empty")), opts(50, 1)).unwrap();
     assert!(client.tracking().is_ok());
-    lab.lab_cmd("kill", "empty");
+    lab.control("kill", "empty");
     let start = Instant::now();
     let e = client.tracking().unwrap_err();
     assert!(matches!(e, Error::Connection { .. }), "{e}");

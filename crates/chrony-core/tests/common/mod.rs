@@ -25,24 +25,9 @@ use chrony_core::{
     LeapStatus, RtcData, Source, SourceMode, SourceState, SourceStats, Timespec, Tracking,
 };
 
-/// Command codes (CMDMON.md §4.1).
-pub mod cmd {
-    pub const N_SOURCES: u16 = 14;
-    pub const SOURCE_DATA: u16 = 15;
-    pub const TRACKING: u16 = 33;
-    pub const SOURCESTATS: u16 = 34;
-    pub const RTCREPORT: u16 = 35;
-}
+pub use chrony_core::protocol::request::{cmd, rpy};
 
-/// Reply codes (CMDMON.md §4.1).
-pub mod rpy {
-    pub const NULL: u16 = 1;
-    pub const N_SOURCES: u16 = 2;
-    pub const SOURCE_DATA: u16 = 3;
-    pub const TRACKING: u16 = 5;
-    pub const SOURCESTATS: u16 = 6;
-    pub const RTC: u16 = 7;
-}
+pub mod lab;
 
 /// Which of the fake's sockets a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
