@@ -18,8 +18,9 @@ from pychrony import ChronyConnection, ChronyError
 
 def show(conn: ChronyConnection) -> None:
     """Print tracking, sources, source statistics and RTC data."""
-    print(f"chronyd at {conn.address} ({conn.transport.value if conn.transport else '?'})\n")
+    # Read first: an auto-detected UDP address is only proven by an answer.
     t = conn.get_tracking()
+    print(f"chronyd at {conn.address} ({conn.transport.value if conn.transport else '?'})\n")
     print("Tracking")
     for field in t.__dataclass_fields__:
         print(f"  {field:<17} {getattr(t, field)}")

@@ -77,6 +77,9 @@ struct State {
     fallback: Vec<Endpoint>,
     /// Auto-detect only: a Unix socket that refused this user, for messages.
     denied: Option<String>,
+    /// Auto-detect only, until the first request is answered: each candidate
+    /// tried and why it was passed over, for the message when all fail.
+    tried: Vec<String>,
 }
 
 /// Which implementation talks to chronyd.
@@ -134,6 +137,22 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A few words on why a candidate address was passed over.
+fn short_reason(e: &Error) -> &'static str {
+    match e {
+        Error::Permission { .. } => "permission denied",
+        Error::Connection {
+            kind: ConnectionFailure::Refused,
+            ..
+        } => "refused",
+        Error::Connection {
+            kind: ConnectionFailure::Unreachable,
+            ..
+        } => "no socket",
+        _ => "failed",
+    }
+}
+
 fn kind_of(ep: &Endpoint) -> TransportKind {
     match ep {
         Endpoint::Unix(_) => TransportKind::UnixSocket,
@@ -189,6 +208,7 @@ impl Client {
                     kind: kind_of(&ep),
                     fallback: Vec::new(),
                     denied: None,
+                    tried: Vec::new(),
                 }
             }
             None => Self::auto_detect(deadline)?,
@@ -204,7 +224,6 @@ impl Client {
         let mut tried = Vec::new();
         let mut candidates = Endpoint::defaults().into_iter();
         while let Some(ep) = candidates.next() {
-            tried.push(ep.to_string());
             match Transport::open(&ep, deadline) {
                 Ok(t) => {
                     return Ok(State {
@@ -213,10 +232,15 @@ impl Client {
                         kind: kind_of(&ep),
                         fallback: candidates.collect(),
                         denied,
+                        tried,
                     })
                 }
-                Err(Error::Permission { .. }) if denied.is_none() => denied = Some(ep.to_string()),
-                Err(_) => {}
+                Err(e) => {
+                    if matches!(e, Error::Permission { .. }) && denied.is_none() {
+                        denied = Some(ep.to_string());
+                    }
+                    tried.push(format!("{ep} ({})", short_reason(&e)));
+                }
             }
         }
         Err(Error::connection(
@@ -297,6 +321,8 @@ impl Client {
                 })
             );
             if refused && !st.fallback.is_empty() {
+                let refused_at = format!("{} (refused)", st.address);
+                st.tried.push(refused_at);
                 let ep = st.fallback.remove(0);
                 if let Ok(t) = Transport::open(&ep, policy.deadline) {
                     st.address = ep.to_string();
@@ -306,6 +332,20 @@ impl Client {
                 continue;
             }
             st.fallback.clear();
+            let tried = std::mem::take(&mut st.tried);
+            if refused && !tried.is_empty() {
+                return Err(Error::connection(
+                    ConnectionFailure::Refused,
+                    format!(
+                        "cannot reach chronyd (auto-detect); tried {}, {} (refused). Is chronyd \
+                         running? Its Unix socket must be reachable by this user, or its UDP \
+                         command port enabled ('cmdport', default 323)",
+                        tried.join(", "),
+                        st.address
+                    ),
+                    None,
+                ));
+            }
             return match (result, &st.denied) {
                 (Err(Error::Connection { kind, message, source }), Some(denied)) => Err(Error::Connection {
                     kind,
