@@ -24,7 +24,7 @@ def get_tracking(
         socket_path: Where chronyd listens, in any form ``ChronyConnection``
             accepts (Unix socket path, host, ``host:port``); None for the
             default search.
-        timeout: Seconds to wait for each reply (0 < timeout <= 3600).
+        timeout: Seconds to wait for each reply (0.001 <= timeout <= 3600).
         retries: Re-sends after a timeout (0 to 30).
         backend: ``"native"`` or ``"libchrony"``.
 
@@ -55,7 +55,7 @@ def get_sources(
     Args:
         socket_path: Where chronyd listens (see ``get_tracking``); None for
             the default search.
-        timeout: Seconds to wait for each reply (0 < timeout <= 3600).
+        timeout: Seconds to wait for each reply (0.001 <= timeout <= 3600).
         retries: Re-sends after a timeout (0 to 30).
         backend: ``"native"`` or ``"libchrony"``.
 
@@ -86,7 +86,7 @@ def get_source_stats(
     Args:
         socket_path: Where chronyd listens (see ``get_tracking``); None for
             the default search.
-        timeout: Seconds to wait for each reply (0 < timeout <= 3600).
+        timeout: Seconds to wait for each reply (0.001 <= timeout <= 3600).
         retries: Re-sends after a timeout (0 to 30).
         backend: ``"native"`` or ``"libchrony"``.
 
@@ -120,7 +120,7 @@ def get_rtc_data(
     Args:
         socket_path: Where chronyd listens (see ``get_tracking``); None for
             the default search.
-        timeout: Seconds to wait for each reply (0 < timeout <= 3600).
+        timeout: Seconds to wait for each reply (0.001 <= timeout <= 3600).
         retries: Re-sends after a timeout (0 to 30).
         backend: ``"native"`` or ``"libchrony"``.
 

@@ -24,6 +24,9 @@ BACKENDS = ("native", "libchrony")
 #: wait for chronyd's reply; a larger value is most likely a unit mistake
 #: (milliseconds passed as seconds).
 MAX_TIMEOUT = 3600.0
+#: Lower bound for ``timeout``, in seconds: a shorter wait could not even
+#: see a reply from a chronyd on the same machine.
+MIN_TIMEOUT = 0.001
 #: Upper bound for ``retries``.
 MAX_RETRIES = 30
 
@@ -71,10 +74,13 @@ def _validate_options(timeout: object, retries: object, backend: object) -> tupl
             f"timeout must be a number of seconds (int or float), got {timeout!r} "
             f"of type {type(timeout).__name__}"
         )
-    seconds = float(timeout)
-    if not (math.isfinite(seconds) and 0.0 < seconds <= MAX_TIMEOUT):
+    try:
+        seconds = float(timeout)
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf
+    if not (math.isfinite(seconds) and MIN_TIMEOUT <= seconds <= MAX_TIMEOUT):
         raise ValueError(
-            f"timeout must be finite, greater than 0 and at most {MAX_TIMEOUT:g} seconds, "
+            f"timeout must be a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}, "
             f"got {timeout!r}"
         )
     if isinstance(retries, bool) or not isinstance(retries, numbers.Integral):
@@ -114,7 +120,7 @@ class ChronyConnection:
             None (the default) tries chronyd's Unix socket in its usual
             places, then 127.0.0.1 and ::1 on port 323, as chronyc does.
         timeout: Seconds to wait for each reply before re-sending the request;
-            a finite number greater than 0 and at most 3600. Keyword-only.
+            a number from 0.001 to 3600. Keyword-only.
         retries: How many times a request is re-sent after a timeout; an int
             from 0 to 30. Keyword-only.
         backend: ``"native"`` (pychrony's own protocol client, the default) or

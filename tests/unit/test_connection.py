@@ -52,7 +52,7 @@ def test_timeout_wrong_type(timeout: object) -> None:
 
 @pytest.mark.parametrize("timeout", [0, 0.0, -1, 3600.001, 1e9, math.inf, -math.inf, math.nan])
 def test_timeout_out_of_range(timeout: float) -> None:
-    with pytest.raises(ValueError, match=r"greater than 0 and at most 3600 seconds") as caught:
+    with pytest.raises(ValueError, match=r"from 0.001 to 3600") as caught:
         ChronyConnection(timeout=timeout)
     assert repr(timeout) in str(caught.value)
 

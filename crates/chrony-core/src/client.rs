@@ -93,8 +93,31 @@ pub enum Backend {
     Libchrony,
 }
 
+/// What `address()`, `transport_kind()` and `is_open()` report. Kept apart
+/// from [`State`], whose lock a call holds for its whole exchange, so that
+/// these never wait for a call in progress.
+#[derive(Debug, Clone)]
+struct Shown {
+    address: String,
+    kind: TransportKind,
+    open: bool,
+}
+
+struct Native {
+    state: Mutex<State>,
+    shown: Mutex<Shown>,
+}
+
+impl Native {
+    fn shown(&self) -> Shown {
+        lock(&self.shown).clone()
+    }
+}
+
+// One per connection, so the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
-    Native(Mutex<State>),
+    Native(Native),
     #[cfg(feature = "libchrony")]
     Libchrony(crate::libchrony::LibchronyClient),
 }
@@ -116,22 +139,18 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// Runs `$native` on the native state, or the same-named method of the
-/// libchrony client.
+/// Runs `$native` on the native backend, or `$other` on the libchrony one.
 macro_rules! dispatch {
-    ($self:ident, $st:ident => $native:expr, $lib:ident => $other:expr) => {
+    ($self:ident, $n:ident => $native:expr, $lib:ident => $other:expr) => {
         match &$self.inner {
-            Inner::Native(m) => {
-                let $st = lock(m);
-                $native
-            }
+            Inner::Native($n) => $native,
             #[cfg(feature = "libchrony")]
             Inner::Libchrony($lib) => $other,
         }
     };
 }
 
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the state half-written
     // (every field is replaced whole), so a poisoned lock is still usable.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -214,7 +233,14 @@ impl Client {
             None => Self::auto_detect(deadline)?,
         };
         Ok(Client {
-            inner: Inner::Native(Mutex::new(state)),
+            inner: Inner::Native(Native {
+                shown: Mutex::new(Shown {
+                    address: state.address.clone(),
+                    kind: state.kind,
+                    open: true,
+                }),
+                state: Mutex::new(state),
+            }),
             options,
         })
     }
@@ -262,24 +288,29 @@ impl Client {
     /// The address in use: the one given, or the default candidate that won.
     #[must_use]
     pub fn address(&self) -> String {
-        dispatch!(self, st => st.address.clone(), lib => lib.address())
+        dispatch!(self, n => n.shown().address, lib => lib.address())
     }
 
     /// The kind of socket in use.
     #[must_use]
     pub fn transport_kind(&self) -> TransportKind {
-        dispatch!(self, st => st.kind, lib => lib.transport_kind())
+        dispatch!(self, n => n.shown().kind, lib => lib.transport_kind())
     }
 
     /// True until [`Client::close`].
     #[must_use]
     pub fn is_open(&self) -> bool {
-        dispatch!(self, st => st.transport.is_some(), lib => lib.is_open())
+        dispatch!(self, n => n.shown().open, lib => lib.is_open())
     }
 
     /// Closes the socket and removes the client socket files. Idempotent.
     pub fn close(&self) {
-        dispatch!(self, st => { let mut st = st; st.transport = None; }, lib => lib.close());
+        dispatch!(self, n => {
+            // Marked closed at once; the socket goes when a call in progress
+            // (bounded by its deadline) lets go of it.
+            lock(&n.shown).open = false;
+            lock(&n.state).transport = None;
+        }, lib => lib.close());
     }
 
     /// Runs one report read, switching to the next UDP default when the
@@ -291,7 +322,7 @@ impl Client {
     ) -> Result<T> {
         let policy = self.options.policy();
         #[allow(irrefutable_let_patterns)] // refutable with the libchrony feature
-        let Inner::Native(m) = &self.inner
+        let Inner::Native(native) = &self.inner
         else {
             // The public methods hand libchrony clients to their own code
             // before calling this; say so rather than panic if that changes.
@@ -300,7 +331,7 @@ impl Client {
                 code: None,
             });
         };
-        let mut st = lock(m);
+        let mut st = lock(&native.state);
         loop {
             let Some(transport) = st.transport.as_mut() else {
                 return Err(Error::connection(
@@ -328,6 +359,9 @@ impl Client {
                     st.address = ep.to_string();
                     st.kind = kind_of(&ep);
                     st.transport = Some(t);
+                    let mut shown = lock(&native.shown);
+                    shown.address.clone_from(&st.address);
+                    shown.kind = st.kind;
                 }
                 continue;
             }

@@ -109,17 +109,21 @@ impl Client {
         Ok(Client { inner })
     }
 
+    // Every method that may take the client's lock releases the GIL first: a
+    // call in progress holds that lock and takes the GIL to check for Ctrl-C,
+    // so waiting for the lock with the GIL held could deadlock.
+
     /// The address in use.
     #[getter]
-    fn address(&self) -> String {
-        self.inner.address()
+    fn address(&self, py: Python<'_>) -> String {
+        py.detach(|| self.inner.address())
     }
 
     /// `"unix_socket"` or `"command_port"` (the values of
     /// `pychrony.Transport`).
     #[getter]
-    fn transport(&self) -> &'static str {
-        match self.inner.transport_kind() {
+    fn transport(&self, py: Python<'_>) -> &'static str {
+        match py.detach(|| self.inner.transport_kind()) {
             TransportKind::UnixSocket => "unix_socket",
             TransportKind::CommandPort => "command_port",
         }
@@ -152,16 +156,15 @@ impl Client {
     }
 
     /// Closes the socket and removes the client socket files. Idempotent.
-    fn close(&self) {
-        self.inner.close();
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| self.inner.close());
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let (address, open) = py.detach(|| (self.inner.address(), self.inner.is_open()));
         format!(
-            "<pychrony._core.Client address={:?} transport={} open={}>",
-            self.inner.address(),
-            self.transport(),
-            self.inner.is_open()
+            "<pychrony._core.Client address={address:?} transport={} open={open}>",
+            self.transport(py),
         )
     }
 }

@@ -148,11 +148,18 @@ pub fn decode(req: Request, buf: &[u8]) -> Result<Reply> {
 pub(crate) fn no_such_source(req: Request) -> Error {
     Error::data(
         DataFailure::UnexpectedStatus(status::NOSUCHSOURCE),
-        format!(
-            "chronyd answered the {} request with status {}: the source list changed while it was read",
-            req.name(),
-            status_text(status::NOSUCHSOURCE)
-        ),
+        match req {
+            Request::SourceData(_) | Request::SourceStats(_) => format!(
+                "chronyd answered the {} request with status {}: the source list changed while it was read",
+                req.name(),
+                status_text(status::NOSUCHSOURCE)
+            ),
+            _ => format!(
+                "chronyd answered the {} request with status {}",
+                req.name(),
+                status_text(status::NOSUCHSOURCE)
+            ),
+        },
     )
 }
 
@@ -202,15 +209,16 @@ fn check_status(req: Request, hdr: &ReplyHeader) -> Result<()> {
             format!("chronyd does not know the {name} request ({text}): it is older than this command; upgrade chrony"),
         )),
         status::NOSUCHSOURCE => Err(no_such_source(req)),
-        status::NORTC => Err(Error::NotAvailable {
+        status::NORTC | status::NOTENABLED if req == Request::RtcReport => Err(Error::NotAvailable {
             message: format!(
                 "RTC tracking is unavailable: chronyd answered the {name} request with {text}. chronyd \
                  has no RTC driver (as in most VMs and containers) or neither 'rtcfile' nor 'rtcsync' \
                  with an RTC it can read is configured; add 'rtcfile' to chrony.conf on a machine with an RTC"
             ),
         }),
-        status::NOTENABLED => Err(Error::NotAvailable {
-            message: format!("chronyd answered the {name} request with {text}: enable the facility in chrony.conf"),
+        // libchrony reports both as CHRONY_DISABLED, whatever the request.
+        status::NORTC | status::NOTENABLED => Err(Error::NotAvailable {
+            message: format!("chronyd answered the {name} request with {text}: the facility is not enabled in chronyd"),
         }),
         status::BADPKTVERSION | status::BADPKTLENGTH => Err(Error::data(
             DataFailure::NewServer,

@@ -1,0 +1,349 @@
+"""Privileges and files: the client socket directories beside chronyd's
+socket, their modes, and their removal in every way a connection can end
+(close, garbage collection, exceptions, interpreter exit, SIGKILL, fork);
+permission denied for an unprivileged user."""
+
+from __future__ import annotations
+
+import gc
+import os
+import pwd
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import pytest
+
+import chronylab
+import pychrony
+from pychrony import ChronyConnection, ChronyError, ChronyPermissionError, LeapStatus
+
+pytestmark = pytest.mark.integration
+
+OUTER = re.compile(r"pychrony\.(\d+)\.([A-Za-z0-9]{12})")
+INNER = re.compile(r"[A-Za-z0-9]{16}")
+
+
+def _ours(directory: str, pid: int | None = None) -> list[str]:
+    """The ``pychrony.<pid>.*`` entries in `directory` (of `pid`, or any)."""
+    prefix = "pychrony." if pid is None else f"pychrony.{pid}."
+    return sorted(n for n in os.listdir(directory) if n.startswith(prefix))
+
+
+def _run_python(code: str, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    """Run `code` with this interpreter (the one pychrony is installed in)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_layout_and_modes_while_open(victim: chronylab.Instance) -> None:
+    sock_dir = os.path.dirname(victim.socket)
+    assert _ours(sock_dir) == []
+    with ChronyConnection(victim.socket) as conn:
+        assert conn.get_tracking().leap_status is LeapStatus.UNSYNC
+        entries = _ours(sock_dir, os.getpid())
+        assert len(entries) == 1, entries
+        outer_name = entries[0]
+        match = OUTER.fullmatch(outer_name)
+        assert match is not None, outer_name
+        assert int(match.group(1)) == os.getpid()
+        outer = os.path.join(sock_dir, outer_name)
+        inner_names = os.listdir(outer)
+        assert len(inner_names) == 1 and INNER.fullmatch(inner_names[0]), inner_names
+        inner = os.path.join(outer, inner_names[0])
+        assert os.listdir(inner) == ["sock"]
+        sock = os.path.join(inner, "sock")
+        for directory in (outer, inner):
+            st = os.lstat(directory)
+            assert stat.S_ISDIR(st.st_mode)
+            assert stat.S_IMODE(st.st_mode) == 0o711, oct(st.st_mode)
+            assert not st.st_mode & stat.S_IWOTH
+            assert st.st_uid == os.geteuid()
+        st = os.lstat(sock)
+        assert stat.S_ISSOCK(st.st_mode)
+        assert stat.S_IMODE(st.st_mode) == 0o666, oct(st.st_mode)
+        # A second connection gets directories of its own.
+        with ChronyConnection(victim.socket) as second:
+            assert second.get_tracking().stratum == 0
+            assert len(_ours(sock_dir, os.getpid())) == 2
+        assert _ours(sock_dir) == [outer_name]
+    assert _ours(sock_dir) == []
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_modes_do_not_depend_on_the_umask(victim: chronylab.Instance, umask: int) -> None:
+    sock_dir = os.path.dirname(victim.socket)
+    old = os.umask(umask)
+    try:
+        with ChronyConnection(victim.socket) as conn:
+            assert conn.get_tracking().stratum == 0
+            (outer_name,) = _ours(sock_dir, os.getpid())
+            outer = os.path.join(sock_dir, outer_name)
+            (inner_name,) = os.listdir(outer)
+            inner = os.path.join(outer, inner_name)
+            modes = [
+                stat.S_IMODE(os.lstat(p).st_mode)
+                for p in (outer, inner, os.path.join(inner, "sock"))
+            ]
+            assert modes == [0o711, 0o711, 0o666], [oct(m) for m in modes]
+    finally:
+        os.umask(old)
+    assert _ours(sock_dir) == []
+
+
+def test_udp_connection_creates_no_files(victim: chronylab.Instance) -> None:
+    sock_dir = os.path.dirname(victim.socket)
+    before = sorted(os.listdir(sock_dir))
+    with ChronyConnection(f"127.0.0.1:{victim.cmdport}") as conn:
+        assert conn.get_tracking().stratum == 0
+        assert sorted(os.listdir(sock_dir)) == before
+
+
+def test_removed_on_close_gc_and_exception(victim: chronylab.Instance) -> None:
+    sock_dir = os.path.dirname(victim.socket)
+    # Close.
+    conn = ChronyConnection(victim.socket)
+    with conn:
+        conn.get_tracking()
+        assert len(_ours(sock_dir)) == 1
+    assert _ours(sock_dir) == []
+    # Garbage collection of a connection entered but never exited.
+    conn = ChronyConnection(victim.socket)
+    conn.__enter__()
+    assert conn.get_tracking().stratum == 0
+    assert len(_ours(sock_dir)) == 1
+    del conn
+    gc.collect()
+    assert _ours(sock_dir) == []
+    # Garbage collection of a connection held in a reference cycle.
+    cycle: list[object] = [ChronyConnection(victim.socket)]
+    cycle.append(cycle)
+    cycle[0].__enter__()  # type: ignore[attr-defined]
+    assert len(_ours(sock_dir)) == 1
+    del cycle
+    gc.collect()
+    assert _ours(sock_dir) == []
+    # An exception inside "with", and a failing call inside "with".
+    with pytest.raises(KeyError), ChronyConnection(victim.socket):
+        raise KeyError("boom")
+    assert _ours(sock_dir) == []
+    victim.pause()
+    try:
+        with (
+            pytest.raises(ChronyError),
+            ChronyConnection(victim.socket, timeout=0.02, retries=0) as c,
+        ):
+            c.get_tracking()
+    finally:
+        victim.resume()
+    assert _ours(sock_dir) == []
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "pass",  # the connection is a module global at exit
+        "holder = [conn]; holder.append(holder); del conn",  # in a reference cycle
+        "sys.exit(3)",
+        "raise RuntimeError('unhandled')",
+    ],
+)
+def test_removed_at_interpreter_exit(victim: chronylab.Instance, ending: str) -> None:
+    code = f"""
+        import os, sys
+        import pychrony
+        conn = pychrony.ChronyConnection(sys.argv[1])
+        conn.__enter__()
+        conn.get_tracking()
+        print(os.getpid(), len([n for n in os.listdir(sys.argv[2])
+                                if n.startswith(f"pychrony.{{os.getpid()}}.")]), flush=True)
+        {ending}
+    """
+    sock_dir = os.path.dirname(victim.socket)
+    done = _run_python(code, victim.socket, sock_dir)
+    pid_text, count = done.stdout.split()
+    assert count == "1", done.stdout  # it had its directory while running
+    assert _ours(sock_dir, int(pid_text)) == [], done.stderr
+    assert _ours(sock_dir) == []
+
+
+def test_2000_connections_leave_nothing_behind(victim: chronylab.Instance) -> None:
+    sock_dir = os.path.dirname(victim.socket)
+    before = sorted(os.listdir(sock_dir))
+    for i in range(2000):
+        if i % 4 == 0:
+            with ChronyConnection(victim.socket) as conn:
+                conn.get_tracking()
+        elif i % 4 == 1:
+            with pytest.raises(ValueError), ChronyConnection(victim.socket):
+                raise ValueError(i)
+        elif i % 4 == 2:
+            conn = ChronyConnection(victim.socket)
+            conn.__enter__()
+            del conn  # reference counting frees it at once
+        else:
+            with pytest.raises(pychrony.ChronyDataError):
+                pychrony.get_rtc_data(victim.socket)
+    gc.collect()
+    assert sorted(os.listdir(sock_dir)) == before
+
+
+def test_directories_of_a_killed_process_are_removed_by_the_next_connection(
+    victim: chronylab.Instance,
+) -> None:
+    sock_dir = os.path.dirname(victim.socket)
+    code = """
+        import os, sys, time
+        import pychrony
+        conn = pychrony.ChronyConnection(sys.argv[1])
+        conn.__enter__()
+        conn.get_tracking()
+        print("ready", flush=True)
+        time.sleep(60)
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), victim.socket],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    sleeper = subprocess.Popen(["sleep", "60"])
+    outside = tempfile.mkdtemp(prefix="pyc-outside-")
+    planted: list[str] = []
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        child.kill()
+        child.wait(10)
+        child.stdout.close()
+        dead = child.pid
+        left = _ours(sock_dir, dead)
+        assert len(left) == 1, left  # SIGKILL: no chance to clean up
+
+        # Things the cleanup must leave alone:
+        live = os.path.join(sock_dir, f"pychrony.{sleeper.pid}.x")  # a live process's
+        other = os.path.join(sock_dir, "other.dir")  # not ours at all
+        foreign = os.path.join(sock_dir, f"pychrony.{dead}.foreign")  # another user's
+        link = os.path.join(sock_dir, f"pychrony.{dead}.link")  # a symlink, not a dir
+        for path in (live, other, foreign):
+            os.mkdir(path)
+            planted.append(path)
+        nobody = pwd.getpwnam("nobody")
+        os.chown(foreign, nobody.pw_uid, nobody.pw_gid)
+        with open(os.path.join(outside, "keep"), "w") as f:
+            f.write("keep\n")
+        os.symlink(outside, link)
+        planted.append(link)
+
+        with ChronyConnection(victim.socket) as conn:
+            assert conn.get_tracking().stratum == 0
+            assert _ours(sock_dir, dead) == sorted(
+                [os.path.basename(foreign), os.path.basename(link)]
+            )
+        assert os.path.isdir(live)
+        assert os.path.isdir(other)
+        assert os.path.isdir(foreign)
+        assert os.path.islink(link)
+        assert os.listdir(outside) == ["keep"]
+    finally:
+        child.kill()
+        child.wait(10)
+        sleeper.kill()
+        sleeper.wait(10)
+        for path in planted:
+            if os.path.islink(path):
+                os.unlink(path)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(outside, ignore_errors=True)
+
+
+def test_fork_child_never_removes_the_parents_directory(victim: chronylab.Instance) -> None:
+    sock_dir = os.path.dirname(victim.socket)
+    parent = os.getpid()
+    with ChronyConnection(victim.socket) as conn:
+        assert conn.get_tracking().stratum == 0
+        mine = _ours(sock_dir, parent)
+        assert len(mine) == 1
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: never returns into pytest
+            code = 1
+            try:
+                os.close(read_fd)
+                with ChronyConnection(victim.socket) as own:
+                    stratum = own.get_tracking().stratum
+                    own_dirs = len(_ours(sock_dir, os.getpid()))
+                # Closing and collecting the inherited connection must not
+                # touch the parent's files.
+                conn.__exit__(None, None, None)
+                gc.collect()
+                os.write(write_fd, f"{stratum} {own_dirs}".encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as pipe:
+            out = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, out
+        assert out == "0 1"  # the child's own connection worked, in its own dir
+        assert _ours(sock_dir, pid) == []  # and the child removed that dir
+        assert _ours(sock_dir, parent) == mine  # the parent's is still there
+        for _ in range(3):
+            assert conn.get_tracking().leap_status is LeapStatus.UNSYNC
+    assert _ours(sock_dir) == []
+
+
+def test_unix_socket_refused_as_nobody_udp_works(victim: chronylab.Instance) -> None:
+    """A child that dropped to ``nobody`` (fork and setresuid: no new Python,
+    /root is not readable for nobody) is refused the Unix socket with a
+    ChronyPermissionError that names the fix; UDP works for it."""
+    nobody = pwd.getpwnam("nobody")
+    sock_dir = os.path.dirname(victim.socket)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setresgid(nobody.pw_gid, nobody.pw_gid, nobody.pw_gid)
+            os.setresuid(nobody.pw_uid, nobody.pw_uid, nobody.pw_uid)
+            lines = []
+            start = time.monotonic()
+            try:
+                with ChronyConnection(victim.socket):
+                    lines.append("opened")
+            except ChronyPermissionError as exc:
+                lines.append(f"permission {time.monotonic() - start:.3f} {exc}")
+            except ChronyError as exc:
+                lines.append(f"other {type(exc).__name__}: {exc}")
+            with ChronyConnection(f"127.0.0.1:{victim.cmdport}") as udp:
+                lines.append(f"udp {udp.get_tracking().stratum} {len(udp.get_sources())}")
+            os.write(write_fd, "\n".join(lines).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        out = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    first, second = out.splitlines()
+    kind, elapsed, message = first.split(" ", 2)
+    assert kind == "permission", first
+    assert float(elapsed) < 0.5
+    assert victim.socket in message
+    assert "UDP command port" in message
+    assert second == "udp 0 0"
+    assert _ours(sock_dir) == []
