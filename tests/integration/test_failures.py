@@ -4,7 +4,6 @@ stopped daemon, Ctrl-C."""
 from __future__ import annotations
 
 import os
-import pwd
 import signal
 import threading
 import time
@@ -13,11 +12,10 @@ import pytest
 
 import chronylab
 import pychrony
-from conftest import SYNC_STRATA
+from conftest import SYNC_STRATA, in_child
 from pychrony import (
     ChronyConnection,
     ChronyConnectionError,
-    ChronyError,
     ChronyPermissionError,
 )
 
@@ -88,38 +86,19 @@ def test_ctrl_c_interrupts_a_wait(victim: chronylab.Instance) -> None:
 
 
 def test_unix_socket_refused_for_unprivileged_user(client: chronylab.Instance) -> None:
-    """Forked child drops to ``nobody``: the Unix socket is refused with the
-    fix in the message, while the UDP command port works."""
-    nobody = pwd.getpwnam("nobody")
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 1
+    """A child running as ``nobody`` is refused the Unix socket, with the fix
+    in the message, while the UDP command port works for it."""
+
+    def probe() -> str:
         try:
-            os.close(read_fd)
-            os.setgroups([])
-            os.setresgid(nobody.pw_gid, nobody.pw_gid, nobody.pw_gid)
-            os.setresuid(nobody.pw_uid, nobody.pw_uid, nobody.pw_uid)
-            lines = []
-            try:
-                with ChronyConnection(client.socket):
-                    lines.append("opened")
-            except ChronyPermissionError as exc:
-                lines.append("permission:" + str(exc))
-            except ChronyError as exc:
-                lines.append(f"other:{type(exc).__name__}:{exc}")
-            t = pychrony.get_tracking(f"127.0.0.1:{client.cmdport}")
-            lines.append(f"udp:{t.stratum}")
-            os.write(write_fd, "\n".join(lines).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        out = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, out
-    first, second = out.splitlines()
+            with ChronyConnection(client.socket):
+                return "opened"
+        except ChronyPermissionError as exc:
+            refused = f"permission:{exc}"
+        t = pychrony.get_tracking(f"127.0.0.1:{client.cmdport}")
+        return f"{refused}\nudp:{t.stratum}"
+
+    first, second = in_child(probe, user="nobody").splitlines()
     assert first.startswith("permission:"), first
     assert client.socket in first
     assert "UDP command port" in first

@@ -51,6 +51,7 @@ client = _integration.client
 udp_address = _integration.udp_address
 victim = _integration.victim
 SYNC_STRATA = _integration.SYNC_STRATA
+in_child = _integration.in_child
 
 # -- the wire format (docs: CMDMON.md) ----------------------------------------
 
