@@ -47,13 +47,18 @@ impl ClientOptions {
         self.timeout.checked_mul(factor).unwrap_or(Duration::MAX)
     }
 
-    fn policy(&self) -> Policy {
+    pub(crate) fn policy(&self) -> Policy {
         let now = Instant::now();
+        let budget = self.call_budget();
+        // The engine gives up a little before the bound (1 ms, or a tenth of
+        // a tiny budget), so that the whole call, with the caller's own
+        // overhead (e.g. the Python layer), stays within it.
+        let margin = (budget / 10).min(Duration::from_millis(1));
         Policy {
             timeout: self.timeout,
             retries: self.retries,
             deadline: now
-                .checked_add(self.call_budget())
+                .checked_add(budget.saturating_sub(margin))
                 .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365)),
         }
     }

@@ -597,9 +597,8 @@ impl LibchronyClient {
             ));
         };
         let started = Instant::now();
-        let deadline = started
-            .checked_add(self.options.call_budget())
-            .unwrap_or_else(|| started + Duration::from_secs(86_400 * 365));
+        // The same deadline rule as the native backend.
+        let deadline = self.options.policy().deadline;
         let mut call = Call {
             client: self,
             session,

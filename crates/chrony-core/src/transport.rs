@@ -22,11 +22,17 @@ use crate::protocol::MAX_REPLY_LEN;
 /// At most this many requests are outstanding at once. chronyd's Unix socket
 /// queue holds about ten datagrams; staying below keeps sends from blocking.
 const WINDOW: usize = 8;
-/// A send waits at most this long for room in the socket queue before the
-/// engine goes back to receiving (and to its deadline).
+/// A request that found the socket queue full (sends never block) is tried
+/// again after at most this long.
 const SEND_SLICE: Duration = Duration::from_millis(20);
 /// With an interrupt check, the engine wakes at least this often to run it.
 const INTERRUPT_SLICE: Duration = Duration::from_millis(50);
+/// How early a blocking receive stops before its wake-up time; the kernel
+/// rounds receive timeouts up to a clock tick (4 ms at 250 Hz, 10 ms at 100 Hz).
+const TICK_SLACK: Duration = Duration::from_millis(10);
+/// Sleep between non-blocking receives in the last `TICK_SLACK` before a
+/// wake-up: how late a reply or the deadline may be noticed there.
+const POLL_STEP: Duration = Duration::from_micros(250);
 /// Prefix of the client socket directories this library creates.
 pub const CLIENT_DIR_PREFIX: &str = "pychrony.";
 
@@ -159,11 +165,16 @@ impl Transport {
         })
     }
 
+    /// Sends without blocking: a full queue (a stopped chronyd) gives
+    /// `WouldBlock` at once, and the engine tries again within its deadline.
     fn send(&self, data: &[u8]) -> io::Result<usize> {
-        match &self.sock {
+        self.set_nonblocking(true)?;
+        let result = match &self.sock {
             Sock::Unix { sock, .. } => sock.send(data),
             Sock::Udp(s) => s.send(data),
-        }
+        };
+        self.set_nonblocking(false)?;
+        result
     }
 
     fn set_read_timeout(&self, d: Duration) -> io::Result<()> {
@@ -173,11 +184,46 @@ impl Transport {
         }
     }
 
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match &self.sock {
+            Sock::Unix { sock, .. } => sock.set_nonblocking(on),
+            Sock::Udp(s) => s.set_nonblocking(on),
+        }
+    }
+
     fn recv(&mut self) -> io::Result<usize> {
         match &self.sock {
             Sock::Unix { sock, .. } => sock.recv(&mut self.buf),
             Sock::Udp(s) => s.recv(&mut self.buf),
         }
+    }
+
+    /// Receives one datagram, waiting until `wake` at the latest (then
+    /// `WouldBlock`/`TimedOut`). The kernel rounds a socket's receive timeout
+    /// up to its clock tick (up to 10 ms), which would let a call overrun its
+    /// deadline; so the blocking wait stops `TICK_SLACK` early and the rest
+    /// is polled without blocking, in short precise sleeps.
+    fn recv_until(&mut self, wake: Instant) -> io::Result<usize> {
+        let wait = wake.saturating_duration_since(Instant::now());
+        if wait > TICK_SLACK {
+            self.set_read_timeout(wait.saturating_sub(TICK_SLACK))?;
+            return self.recv();
+        }
+        self.set_nonblocking(true)?;
+        let result = loop {
+            match self.recv() {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    let left = wake.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break Err(e);
+                    }
+                    std::thread::sleep(left.min(POLL_STEP));
+                }
+                other => break other,
+            }
+        };
+        self.set_nonblocking(false)?;
+        result
     }
 
     /// After chronyd restarted, a connected Unix socket points at the old
@@ -310,20 +356,7 @@ impl Transport {
                 wake = wake.min(now + SEND_SLICE);
             }
             wake = wake.min(now + INTERRUPT_SLICE);
-            let wait = wake
-                .saturating_duration_since(now)
-                .max(Duration::from_millis(1));
-            self.set_read_timeout(wait).map_err(|e| {
-                conn_err(
-                    ConnectionFailure::RecvFailed,
-                    format!(
-                        "cannot set a receive timeout on the socket to {}: {e}",
-                        self.peer
-                    ),
-                    e,
-                )
-            })?;
-            match self.recv() {
+            match self.recv_until(wake) {
                 Ok(n) => {
                     // A datagram that is not a reply to an outstanding
                     // request is dropped; the interrupt check below still
@@ -417,13 +450,6 @@ fn open_udp(addr: SocketAddr) -> Result<UdpSocket> {
         conn_err(
             ConnectionFailure::Unreachable,
             format!("cannot reach chronyd's command port at {addr}: {e}"),
-            e,
-        )
-    })?;
-    sock.set_write_timeout(Some(SEND_SLICE)).map_err(|e| {
-        conn_err(
-            ConnectionFailure::SendFailed,
-            format!("cannot configure the socket for {addr}: {e}"),
             e,
         )
     })?;
@@ -548,13 +574,6 @@ fn open_unix(server: &Path, rng: &mut Random) -> Result<Sock> {
     })?;
     sock.connect(server)
         .map_err(|e| unix_connect_error(server, e))?;
-    sock.set_write_timeout(Some(SEND_SLICE)).map_err(|e| {
-        conn_err(
-            ConnectionFailure::SendFailed,
-            format!("cannot configure the Unix socket: {e}"),
-            e,
-        )
-    })?;
     Ok(Sock::Unix {
         sock,
         server: server.to_path_buf(),
