@@ -56,8 +56,9 @@ class SourceState(Enum):
             samples, an invalid measurement, or a ``noselect`` option).
         FALSETICKER: ``x``, its time disagrees with the majority of sources.
         JITTERY: ``~``, its measurements vary too much to be trusted.
-        UNSELECTED: ``-``, acceptable but left out of the combined estimate.
-        SELECTABLE: ``+``, acceptable and combined with the selected source.
+        UNSELECTED: ``+``, acceptable and combined with the selected source
+            (chronyd's wire name for this state is "unselected").
+        SELECTABLE: ``-``, acceptable but left out of the combined estimate.
 
     See https://chrony-project.org/doc/4.6/chronyc.html#sources.
     """
