@@ -24,7 +24,9 @@ def get_tracking(
         socket_path: Where chronyd listens, in any form ``ChronyConnection``
             accepts (Unix socket path, host, ``host:port``); None for the
             default search.
-        timeout: Seconds to wait for each reply (0.001 <= timeout <= 3600).
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
         retries: Re-sends after a timeout (0 to 30).
         backend: ``"native"`` or ``"libchrony"``.
 
@@ -55,7 +57,9 @@ def get_sources(
     Args:
         socket_path: Where chronyd listens (see ``get_tracking``); None for
             the default search.
-        timeout: Seconds to wait for each reply (0.001 <= timeout <= 3600).
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
         retries: Re-sends after a timeout (0 to 30).
         backend: ``"native"`` or ``"libchrony"``.
 
@@ -86,7 +90,9 @@ def get_source_stats(
     Args:
         socket_path: Where chronyd listens (see ``get_tracking``); None for
             the default search.
-        timeout: Seconds to wait for each reply (0.001 <= timeout <= 3600).
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
         retries: Re-sends after a timeout (0 to 30).
         backend: ``"native"`` or ``"libchrony"``.
 
@@ -120,7 +126,9 @@ def get_rtc_data(
     Args:
         socket_path: Where chronyd listens (see ``get_tracking``); None for
             the default search.
-        timeout: Seconds to wait for each reply (0.001 <= timeout <= 3600).
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
         retries: Re-sends after a timeout (0 to 30).
         backend: ``"native"`` or ``"libchrony"``.
 

@@ -58,7 +58,7 @@ def _validate_options(timeout: object, retries: object, backend: object) -> tupl
     """Check the connection options and return them normalised.
 
     Args:
-        timeout: Seconds to wait for each reply.
+        timeout: Seconds to wait for the first reply.
         retries: Number of re-sends after a timeout.
         backend: Name of the backend.
 
@@ -119,8 +119,10 @@ class ChronyConnection:
             port, optionally with a port (``host:port``, ``[ipv6]:port``).
             None (the default) tries chronyd's Unix socket in its usual
             places, then 127.0.0.1 and ::1 on port 323, as chronyc does.
-        timeout: Seconds to wait for each reply before re-sending the request;
-            a number from 0.001 to 3600. Keyword-only.
+        timeout: Seconds to wait for the first reply before re-sending the
+            request; each resend doubles the wait, and a call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds (7 with the
+            defaults). A number from 0.001 to 3600. Keyword-only.
         retries: How many times a request is re-sent after a timeout; an int
             from 0 to 30. Keyword-only.
         backend: ``"native"`` (pychrony's own protocol client, the default) or

@@ -35,7 +35,8 @@ class Client:
                 ``host:port`` / ``[ipv6]:port``. None tries chronyd's default
                 Unix socket, then 127.0.0.1 and ::1 on port 323, as chronyc
                 does.
-            timeout: Seconds to wait for each reply before retrying.
+            timeout: Seconds to wait for the first reply; each resend doubles
+                the wait, and a call ends within timeout * (2^(retries+1) - 1).
             retries: How many times a request is re-sent after a timeout.
             backend: ``"native"`` (the built-in protocol client) or
                 ``"libchrony"`` (libchrony, loaded at run time).

@@ -83,7 +83,7 @@ class _RTCUnavailableError(ChronyDataError):
     """chronyd does not track a real-time clock, so it has no RTC report.
 
     Raised by the extension when chronyd refuses the RTC request (no RTC
-    driver, or no ``rtcfile``/``rtcsync`` setup). ``ChronyConnection.get_rtc_data``
+    driver, no ``rtcfile`` directive, or the RTC unavailable). ``ChronyConnection.get_rtc_data``
     turns it into ``None``; the module-level ``get_rtc_data`` lets it through,
     where it is caught as a ``ChronyDataError``.
     """

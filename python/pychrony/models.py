@@ -95,8 +95,9 @@ class Transport(Enum):
             ``/run/chrony/chronyd.sock``); normally open to root and the
             chrony user only, and it accepts every command.
         COMMAND_PORT: chronyd's UDP command port (323 by default) on a host,
-            usually 127.0.0.1 or ::1; chronyd answers only monitoring requests
-            there, which covers every report pychrony reads.
+            usually 127.0.0.1 or ::1; by default chronyd serves every report
+            pychrony reads there (some other monitoring commands, such as
+            serverstats and ntpdata, are Unix-socket only).
 
     See the introduction of https://chrony-project.org/doc/4.6/chronyc.html
     for how chronyc picks between the two.
@@ -119,13 +120,15 @@ class TrackingStatus:
             synchronised to; 0 when there is none. For NTP sources it is
             usually the IPv4 address, for reference clocks four ASCII letters.
         reference_id_name: ``reference_id`` made readable: its ASCII letters
-            (e.g. ``"GPS"``) when all four bytes are printable, otherwise the
-            dotted-quad form (see ``_ref_id_to_name``).
+            (e.g. ``"GPS"``) when every byte is printable ASCII or NUL
+            (trailing NULs dropped), otherwise the dotted-quad form (see
+            ``_ref_id_to_name``).
         reference_ip: Address of the selected NTP source as text (IPv4 or
             IPv6); empty when the reference is a reference clock or the local
             reference, or when chronyd is unsynchronised.
         stratum: Distance in hops from a computer with a reference clock
-            attached (which has stratum 1); 16 or more means unsynchronised.
+            attached (which has stratum 1); 0 when chronyd is unsynchronised
+            (then ``reference_id`` is 0 and ``leap_status`` is UNSYNC).
         leap_status: Leap-second state (``Leap status`` line).
         ref_time: Time of the last measurement processed from the reference
             source (``Ref time``), as seconds since the Unix epoch (UTC).
@@ -196,7 +199,9 @@ class Source:
             an IPv4/IPv6 address for NTP sources, the reference ID text
             (e.g. ``"GPS"``, ``"PPS0"``) for reference clocks.
         poll: Polling interval as a base-2 logarithm of seconds (column
-            ``Poll``): 6 means 64 seconds. May be negative for fast refclocks.
+            ``Poll``): 6 means 64 seconds. Negative for sources polled faster
+            than once a second (e.g. ``minpoll -6``), NTP servers as well as
+            reference clocks.
         stratum: Stratum of the source (column ``Stratum``).
         state: Selection state (column ``S``).
         mode: Source kind (column ``M``).
@@ -255,8 +260,9 @@ class SourceStats:
 
     Attributes:
         reference_id: Reference ID (32-bit integer) of the source.
-        address: Address of the source as text; empty for reference clocks,
-            which are identified by ``reference_id``.
+        address: Address of the source as text; for a reference clock, the
+            name of its reference ID (e.g. ``"GPS"``), as chronyc prints it,
+            so that statistics and sources correlate by address.
         samples: Number of sample points retained for the source (column
             ``NP``).
         runs: Number of runs of residuals with the same sign after the last

@@ -9,7 +9,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chrony_core::{Client, ClientOptions, Error, LeapStatus, SourceMode, SourceState};
+use chrony_core::{
+    refid_name_chronyc, Client, ClientOptions, Error, LeapStatus, SourceMode, SourceState,
+};
 
 fn leap_text(l: LeapStatus) -> String {
     match l {
@@ -55,7 +57,7 @@ fn run(address: Option<&str>, options: ClientOptions) -> Result<(), Error> {
         "Reference ID    : {:08X} ({})",
         t.reference_id,
         if t.address.is_unspec() {
-            t.reference_id_name()
+            refid_name_chronyc(t.reference_id)
         } else {
             t.address.to_string()
         }

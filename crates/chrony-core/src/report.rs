@@ -171,7 +171,10 @@ impl Source {
     }
 
     /// The source's name as chronyc -n prints it: the ref-id name of a
-    /// reference clock, else the address (`ID#…` when unresolved).
+    /// reference clock, else the address (`ID#…` when unresolved). The
+    /// ref-id name follows pychrony's rule ([`refid_name`]); chronyc drops
+    /// non-printable bytes instead, which differs only for ref-ids that are
+    /// not ASCII.
     #[must_use]
     pub fn name(&self) -> String {
         match self.refclock_id() {
@@ -204,13 +207,15 @@ pub struct SourceStats {
     pub skew: f64,
     /// libchrony `offset`, seconds; chronyc "Offset".
     pub offset: f64,
-    /// libchrony `offset error`, seconds (in chronyc -c output).
+    /// libchrony `offset error`, seconds (est_offset_err; chronyc does not
+    /// print it).
     pub offset_err: f64,
 }
 
 impl SourceStats {
-    /// The name as chronyc -n prints it: the address, or the ref-id name when
-    /// the address is UNSPEC (a reference clock).
+    /// The name as chronyc -n prints it: the address, or the ref-id name
+    /// (pychrony's rule, see [`Source::name`]) when the address is UNSPEC (a
+    /// reference clock).
     #[must_use]
     pub fn name(&self) -> String {
         if self.address.is_unspec() {
