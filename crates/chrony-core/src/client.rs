@@ -9,7 +9,7 @@ use crate::error::{ConnectionFailure, DataFailure, Error, Result};
 use crate::protocol::reply::{decode, is_no_such_source, Reply};
 use crate::protocol::request::Request;
 use crate::report::{RtcData, Source, SourceStats, Tracking};
-use crate::transport::{Policy, Transport};
+use crate::transport::{messages, Policy, Transport};
 
 /// How often a multi-record report is read again from a fresh count when the
 /// source list changes under it.
@@ -274,14 +274,7 @@ impl Client {
                 }
             }
         }
-        Err(Error::connection(
-            ConnectionFailure::Unreachable,
-            format!(
-                "cannot connect to chronyd (auto-detect); tried {}. Is chronyd running?",
-                tried.join(", ")
-            ),
-            None,
-        ))
+        Err(messages::auto_detect_unreachable(&tried))
     }
 
     /// The options in use.
@@ -373,17 +366,7 @@ impl Client {
             st.fallback.clear();
             let tried = std::mem::take(&mut st.tried);
             if refused && !tried.is_empty() {
-                return Err(Error::connection(
-                    ConnectionFailure::Refused,
-                    format!(
-                        "cannot reach chronyd (auto-detect); tried {}, {} (refused). Is chronyd \
-                         running? Its Unix socket must be reachable by this user, or its UDP \
-                         command port enabled ('cmdport', default 323)",
-                        tried.join(", "),
-                        st.address
-                    ),
-                    None,
-                ));
+                return Err(messages::auto_detect_refused(&tried, &st.address));
             }
             return match (result, &st.denied) {
                 (Err(Error::Connection { kind, message, source }), Some(denied)) => Err(Error::Connection {

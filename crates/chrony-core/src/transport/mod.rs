@@ -2,15 +2,15 @@
 //! each matched by its sequence number, resent on a doubling timeout, all
 //! bounded by one deadline.
 
-use std::collections::hash_map::RandomState;
-use std::fs::{self, DirBuilder};
-use std::hash::{BuildHasher, Hasher};
+pub(crate) mod messages;
+mod random;
+mod resolve;
+mod unix;
+
 use std::io::{self, ErrorKind};
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::address::Endpoint;
@@ -18,6 +18,11 @@ use crate::error::{ConnectionFailure, Error, Result};
 use crate::protocol::reply::parse_header;
 use crate::protocol::request::Request;
 use crate::protocol::MAX_REPLY_LEN;
+
+use messages::conn_err;
+use random::Random;
+use unix::ClientDir;
+pub use unix::CLIENT_DIR_PREFIX;
 
 /// At most this many requests are outstanding at once. chronyd's Unix socket
 /// queue holds about ten datagrams; staying below keeps sends from blocking.
@@ -33,8 +38,6 @@ const TICK_SLACK: Duration = Duration::from_millis(10);
 /// Sleep between non-blocking receives in the last `TICK_SLACK` before a
 /// wake-up: how late a reply or the deadline may be noticed there.
 const POLL_STEP: Duration = Duration::from_micros(250);
-/// Prefix of the client socket directories this library creates.
-pub const CLIENT_DIR_PREFIX: &str = "pychrony.";
 
 /// The timing policy of one call.
 #[derive(Debug, Clone, Copy)]
@@ -45,67 +48,6 @@ pub(crate) struct Policy {
     pub retries: u32,
     /// No part of the call runs past this instant.
     pub deadline: Instant,
-}
-
-/// Random 32-bit values keyed by the OS's randomness (SipHash over a counter).
-struct Random {
-    state: RandomState,
-    counter: u64,
-}
-
-impl Random {
-    fn new() -> Self {
-        Random {
-            state: RandomState::new(),
-            counter: 0,
-        }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.counter = self.counter.wrapping_add(1);
-        let mut h = self.state.build_hasher();
-        h.write_u64(self.counter);
-        h.finish()
-    }
-
-    fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 16) as u32
-    }
-
-    fn alnum(&mut self, len: usize) -> String {
-        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        (0..len)
-            .map(|_| char::from(ALPHABET[(self.next_u64() % ALPHABET.len() as u64) as usize]))
-            .collect()
-    }
-}
-
-/// The client socket's private directories beside the server socket:
-/// `<server dir>/pychrony.<pid>.<random>/<random>/sock`. Removed on drop, by
-/// the process that created them only (a forked child never removes its
-/// parent's).
-#[derive(Debug)]
-struct ClientDir {
-    outer: PathBuf,
-    inner: PathBuf,
-    sock: PathBuf,
-    pid: u32,
-}
-
-impl ClientDir {
-    fn remove(&self) {
-        if self.pid == std::process::id() {
-            let _ = fs::remove_file(&self.sock);
-            let _ = fs::remove_dir(&self.inner);
-            let _ = fs::remove_dir(&self.outer);
-        }
-    }
-}
-
-impl Drop for ClientDir {
-    fn drop(&mut self) {
-        self.remove();
-    }
 }
 
 enum Sock {
@@ -125,32 +67,23 @@ pub(crate) struct Transport {
     buf: Box<[u8]>,
 }
 
-fn conn_err(kind: ConnectionFailure, msg: String, e: io::Error) -> Error {
-    Error::connection(kind, msg, Some(e))
-}
-
-fn permission_denied(what: &str, path: &Path, e: io::Error) -> Error {
-    Error::Permission {
-        message: format!(
-            "permission denied {what} {}: chronyd's Unix socket is usable only by root and the \
-             user chronyd runs as (the client must create its own socket in that directory). Run as \
-             one of them, or use the UDP command port (e.g. address \"127.0.0.1\"), which serves \
-             every monitoring report",
-            path.display()
-        ),
-        source: Some(e),
-    }
-}
-
 impl Transport {
     /// Opens a socket to `ep`. Host names are resolved here, within `deadline`.
     pub(crate) fn open(ep: &Endpoint, deadline: Instant) -> Result<Transport> {
         let mut rng = Random::new();
         let (sock, peer) = match ep {
-            Endpoint::Unix(path) => (open_unix(path, &mut rng)?, path.display().to_string()),
+            Endpoint::Unix(path) => {
+                let (sock, dir) = unix::open_unix(path, &mut rng)?;
+                let sock = Sock::Unix {
+                    sock,
+                    server: path.clone(),
+                    _dir: dir,
+                };
+                (sock, path.display().to_string())
+            }
             Endpoint::Udp(addr) => (Sock::Udp(open_udp(*addr)?), addr.to_string()),
             Endpoint::Host { host, port } => {
-                let addr = resolve(host, *port, deadline)?;
+                let addr = resolve::resolve(host, *port, deadline)?;
                 (
                     Sock::Udp(open_udp(addr)?),
                     format!("{host}:{port} ({addr})"),
@@ -454,212 +387,4 @@ fn open_udp(addr: SocketAddr) -> Result<UdpSocket> {
         )
     })?;
     Ok(sock)
-}
-
-fn resolve(host: &str, port: u16, deadline: Instant) -> Result<SocketAddr> {
-    let (tx, rx) = mpsc::channel();
-    let name = format!("{host}:{port}");
-    let query = name.clone();
-    // getaddrinfo has no timeout of its own: resolve on a helper thread and
-    // stop waiting at the deadline (the thread ends when the resolver does).
-    let spawned = std::thread::Builder::new()
-        .name("pychrony-resolve".into())
-        .spawn(move || {
-            let _ = tx.send(query.to_socket_addrs().map(|mut it| it.next()));
-        });
-    if let Err(e) = spawned {
-        return Err(conn_err(
-            ConnectionFailure::Unreachable,
-            format!("cannot resolve {name}: {e}"),
-            e,
-        ));
-    }
-    let wait = deadline.saturating_duration_since(Instant::now());
-    match rx.recv_timeout(wait) {
-        Ok(Ok(Some(addr))) => Ok(addr),
-        Ok(Ok(None)) => Err(Error::connection(
-            ConnectionFailure::Unreachable,
-            format!("host name {host:?} has no address"),
-            None,
-        )),
-        Ok(Err(e)) => Err(conn_err(
-            ConnectionFailure::Unreachable,
-            format!("cannot resolve host name {host:?}: {e}; check the name or give an IP address"),
-            e,
-        )),
-        Err(_) => Err(Error::connection(
-            ConnectionFailure::TimedOut,
-            format!(
-                "resolving host name {host:?} took longer than {:.3} s; give an IP address instead",
-                wait.as_secs_f64()
-            ),
-            None,
-        )),
-    }
-}
-
-fn open_unix(server: &Path, rng: &mut Random) -> Result<Sock> {
-    // Probe first with an unbound socket: the error tells why the server
-    // socket is unusable before we create anything beside it.
-    let probe = UnixDatagram::unbound().map_err(|e| {
-        conn_err(
-            ConnectionFailure::Unreachable,
-            format!("cannot create a Unix socket: {e}"),
-            e,
-        )
-    })?;
-    if let Err(e) = probe.connect(server) {
-        return Err(unix_connect_error(server, e));
-    }
-    drop(probe);
-    let dir = server
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("/"));
-    let pid = std::process::id();
-    let outer = dir.join(format!("{CLIENT_DIR_PREFIX}{pid}.{}", rng.alnum(12)));
-    let make_dir = |p: &Path| -> Result<()> {
-        DirBuilder::new().mode(0o711).create(p).map_err(|e| {
-            if e.kind() == ErrorKind::PermissionDenied {
-                permission_denied("creating the client socket directory in", dir, e)
-            } else {
-                conn_err(
-                    ConnectionFailure::Unreachable,
-                    format!(
-                        "cannot create the client socket directory {}: {e}",
-                        p.display()
-                    ),
-                    e,
-                )
-            }
-        })?;
-        // The umask may have narrowed the mode; chronyd's user must be able
-        // to traverse both directories to reach the socket.
-        fs::set_permissions(p, fs::Permissions::from_mode(0o711)).map_err(|e| {
-            conn_err(
-                ConnectionFailure::Unreachable,
-                format!("cannot set the mode of {}: {e}", p.display()),
-                e,
-            )
-        })
-    };
-    make_dir(&outer)?;
-    let inner = outer.join(rng.alnum(16));
-    let sock_path = inner.join("sock");
-    let client_dir = ClientDir {
-        outer,
-        inner,
-        sock: sock_path,
-        pid,
-    };
-    make_dir(&client_dir.inner)?;
-    remove_stale_dirs(dir, &client_dir.outer);
-    let sock = UnixDatagram::bind(&client_dir.sock).map_err(|e| {
-        conn_err(
-            ConnectionFailure::Unreachable,
-            format!(
-                "cannot bind the client socket {}: {e}",
-                client_dir.sock.display()
-            ),
-            e,
-        )
-    })?;
-    // chronyd (often not root) replies by writing to this socket.
-    fs::set_permissions(&client_dir.sock, fs::Permissions::from_mode(0o666)).map_err(|e| {
-        conn_err(
-            ConnectionFailure::Unreachable,
-            format!("cannot set the mode of the client socket: {e}"),
-            e,
-        )
-    })?;
-    sock.connect(server)
-        .map_err(|e| unix_connect_error(server, e))?;
-    Ok(Sock::Unix {
-        sock,
-        server: server.to_path_buf(),
-        _dir: client_dir,
-    })
-}
-
-fn unix_connect_error(server: &Path, e: io::Error) -> Error {
-    let shown = server.display();
-    match e.kind() {
-        ErrorKind::PermissionDenied => permission_denied("connecting to", server, e),
-        ErrorKind::NotFound => conn_err(
-            ConnectionFailure::Unreachable,
-            format!(
-                "no chronyd socket at {shown}: is chronyd running, and is this its command socket \
-                 ('bindcmdaddress' in chrony.conf)?"
-            ),
-            e,
-        ),
-        _ => {
-            let not_socket = fs::metadata(server).is_ok_and(|m| !m.file_type().is_socket());
-            if not_socket {
-                conn_err(
-                    ConnectionFailure::Refused,
-                    format!("{shown} is not a socket: give the path of chronyd's command socket"),
-                    e,
-                )
-            } else {
-                conn_err(
-                    ConnectionFailure::Refused,
-                    format!("chronyd's socket {shown} refused the connection ({e}): chronyd is not running there"),
-                    e,
-                )
-            }
-        }
-    }
-}
-
-/// Removes `pychrony.<pid>.*` directories beside the server socket that were
-/// left by processes that no longer exist (killed before they could clean
-/// up). Only real directories owned by the same user as `ours` are touched;
-/// never those of live processes or other programs.
-fn remove_stale_dirs(dir: &Path, ours: &Path) {
-    let Ok(our_meta) = fs::symlink_metadata(ours) else {
-        return;
-    };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name.strip_prefix(CLIENT_DIR_PREFIX) else {
-            continue;
-        };
-        let Some((pid, _)) = rest.split_once('.') else {
-            continue;
-        };
-        let Ok(pid) = pid.parse::<u32>() else {
-            continue;
-        };
-        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
-        }
-        let path = entry.path();
-        match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() && m.uid() == our_meta.uid() => {
-                let _ = fs::remove_dir_all(&path);
-            }
-            _ => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn random_values_differ() {
-        let mut r = Random::new();
-        let a = r.next_u32();
-        let b = r.next_u32();
-        assert_ne!(a, b);
-        let s = r.alnum(16);
-        assert_eq!(s.len(), 16);
-        assert!(s.bytes().all(|c| c.is_ascii_alphanumeric()));
-    }
 }
