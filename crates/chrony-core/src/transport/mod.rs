@@ -83,7 +83,7 @@ impl Transport {
             }
             Endpoint::Udp(addr) => (Sock::Udp(open_udp(*addr)?), addr.to_string()),
             Endpoint::Host { host, port } => {
-                let addr = resolve::resolve(host, *port, deadline)?;
+                let addr = resolve::resolve_all(host, *port, deadline, &|| false)?[0];
                 (
                     Sock::Udp(open_udp(addr)?),
                     format!("{host}:{port} ({addr})"),

