@@ -1,91 +1,18 @@
-//! The client: connecting (with the default-address fallback), and the four
-//! reports.
+//! The client: one connection to chronyd through either backend, and the
+//! four reports.
 
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
-
-use crate::address::Endpoint;
-use crate::error::{ConnectionFailure, DataFailure, Error, Result};
+use crate::error::{DataFailure, Error, Result};
+pub use crate::options::{ClientOptions, TransportKind};
 use crate::protocol::reply::{decode, is_no_such_source, Reply};
 use crate::protocol::request::Request;
 use crate::report::{RtcData, Source, SourceStats, Tracking};
-use crate::transport::{messages, Policy, Transport};
+use crate::transport::{NativeConnection, Policy, Transport};
 
 /// How often a multi-record report is read again from a fresh count when the
 /// source list changes under it.
 const SOURCE_LIST_ATTEMPTS: u32 = 4;
 /// More sources than this in an N_SOURCES reply is garbage, not a list.
 const MAX_SOURCES: u32 = 65_536;
-
-/// Timing options. `Default` is chronyc's: 1 s, 2 retries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientOptions {
-    /// Wait for a reply before the request is resent with a fresh sequence
-    /// number; each resend doubles the wait.
-    pub timeout: Duration,
-    /// Number of resends.
-    pub retries: u32,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            timeout: Duration::from_secs(1),
-            retries: 2,
-        }
-    }
-}
-
-impl ClientOptions {
-    /// The longest one call may take: `timeout × (2^(retries+1) − 1)`
-    /// (7 s by default).
-    #[must_use]
-    pub fn call_budget(&self) -> Duration {
-        let factor = 1u32
-            .checked_shl(self.retries.saturating_add(1))
-            .map_or(u32::MAX, |f| f - 1);
-        self.timeout.checked_mul(factor).unwrap_or(Duration::MAX)
-    }
-
-    pub(crate) fn policy(&self) -> Policy {
-        let now = Instant::now();
-        let budget = self.call_budget();
-        // The engine gives up a little before the bound (1 ms, or a tenth of
-        // a tiny budget), so that the whole call, with the caller's own
-        // overhead (e.g. the Python layer), stays within it.
-        let margin = (budget / 10).min(Duration::from_millis(1));
-        Policy {
-            timeout: self.timeout,
-            retries: self.retries,
-            deadline: now
-                .checked_add(budget.saturating_sub(margin))
-                .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365)),
-        }
-    }
-}
-
-/// Which kind of socket a client uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportKind {
-    /// chronyd's Unix socket: every command allowed.
-    UnixSocket,
-    /// The UDP command port: monitoring commands only.
-    CommandPort,
-}
-
-struct State {
-    transport: Option<Transport>,
-    address: String,
-    kind: TransportKind,
-    /// Auto-detect only: UDP candidates still to try if the current one is
-    /// refused at once on its first request.
-    fallback: Vec<Endpoint>,
-    /// Auto-detect only: a Unix socket that refused this user, for messages.
-    denied: Option<String>,
-    /// Auto-detect only, until the first request is answered: each candidate
-    /// tried and why it was passed over, for the message when all fail.
-    tried: Vec<String>,
-}
 
 /// Which implementation talks to chronyd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,37 +25,16 @@ pub enum Backend {
     Libchrony,
 }
 
-/// What `address()`, `transport_kind()` and `is_open()` report. Kept apart
-/// from [`State`], whose lock a call holds for its whole exchange, so that
-/// these never wait for a call in progress.
-#[derive(Debug, Clone)]
-struct Shown {
-    address: String,
-    kind: TransportKind,
-    open: bool,
-}
-
-struct Native {
-    state: Mutex<State>,
-    shown: Mutex<Shown>,
-}
-
-impl Native {
-    fn shown(&self) -> Shown {
-        lock(&self.shown).clone()
-    }
-}
-
 // One per connection, so the size of the variants does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Inner {
-    Native(Native),
+    Native(NativeConnection),
     #[cfg(feature = "libchrony")]
     Libchrony(crate::libchrony::LibchronyClient),
 }
 
-/// A connection to chronyd. Safe to share between threads: calls are
-/// serialised on an internal lock.
+/// A connection to chronyd. Safe to share between threads: calls run one at
+/// a time, and the wait for other calls counts against each call's deadline.
 pub struct Client {
     inner: Inner,
     options: ClientOptions,
@@ -155,42 +61,14 @@ macro_rules! dispatch {
     };
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave the state half-written
-    // (every field is replaced whole), so a poisoned lock is still usable.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A few words on why a candidate address was passed over.
-fn short_reason(e: &Error) -> &'static str {
-    match e {
-        Error::Permission { .. } => "permission denied",
-        Error::Connection {
-            kind: ConnectionFailure::Refused,
-            ..
-        } => "refused",
-        Error::Connection {
-            kind: ConnectionFailure::Unreachable,
-            ..
-        } => "no socket",
-        _ => "failed",
-    }
-}
-
-fn kind_of(ep: &Endpoint) -> TransportKind {
-    match ep {
-        Endpoint::Unix(_) => TransportKind::UnixSocket,
-        _ => TransportKind::CommandPort,
-    }
-}
-
 impl Client {
-    /// Connects to chronyd at `address` (any form [`Endpoint::parse`]
+    /// Connects to chronyd at `address` (any form [`crate::Endpoint::parse`]
     /// accepts), or, with `None`, to the first default that works:
     /// `/run/chrony/chronyd.sock`, `/var/run/chrony/chronyd.sock` (a Unix
     /// socket wins when its connect succeeds), then UDP `127.0.0.1:323` and
     /// `[::1]:323` (a UDP candidate wins unless its first request is refused
-    /// at once). An explicit address has no fallback.
+    /// at once). An explicit address has no fallback, except that a host
+    /// name is tried at each of its addresses in turn, as chronyc does.
     pub fn connect(address: Option<&str>, options: ClientOptions) -> Result<Client> {
         Self::connect_with(address, options, Backend::Native)
     }
@@ -203,78 +81,39 @@ impl Client {
         options: ClientOptions,
         backend: Backend,
     ) -> Result<Client> {
-        match backend {
-            Backend::Native => Self::connect_native(address, options),
+        Self::connect_interruptible(address, options, backend, &|| false)
+    }
+
+    /// [`Client::connect_with`], stopping with [`Error::Interrupted`] when
+    /// `interrupt` returns true (polled at least every 50 ms while a host
+    /// name is resolved).
+    pub fn connect_interruptible(
+        address: Option<&str>,
+        options: ClientOptions,
+        backend: Backend,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Client> {
+        let inner = match backend {
+            Backend::Native => Inner::Native(NativeConnection::connect(
+                address,
+                &options.policy(),
+                interrupt,
+            )?),
             #[cfg(feature = "libchrony")]
-            Backend::Libchrony => Ok(Client {
-                inner: Inner::Libchrony(crate::libchrony::LibchronyClient::connect(address, options)?),
-                options,
-            }),
+            Backend::Libchrony => Inner::Libchrony(crate::libchrony::LibchronyClient::connect(
+                address, options,
+            )?),
             #[cfg(not(feature = "libchrony"))]
-            Backend::Libchrony => Err(Error::Library {
-                message: "this build of chrony-core has no libchrony backend (cargo feature `libchrony`); \
-                          use the native backend"
-                    .into(),
-                code: None,
-            }),
-        }
-    }
-
-    fn connect_native(address: Option<&str>, options: ClientOptions) -> Result<Client> {
-        let deadline = options.policy().deadline;
-        let state = match address {
-            Some(text) => {
-                let ep = Endpoint::parse(text)?;
-                let transport = Transport::open(&ep, deadline)?;
-                State {
-                    transport: Some(transport),
-                    address: text.to_owned(),
-                    kind: kind_of(&ep),
-                    fallback: Vec::new(),
-                    denied: None,
-                    tried: Vec::new(),
-                }
+            Backend::Libchrony => {
+                return Err(Error::Library {
+                    message: "this build of chrony-core has no libchrony backend (cargo feature \
+                              `libchrony`); use the native backend"
+                        .into(),
+                    code: None,
+                })
             }
-            None => Self::auto_detect(deadline)?,
         };
-        Ok(Client {
-            inner: Inner::Native(Native {
-                shown: Mutex::new(Shown {
-                    address: state.address.clone(),
-                    kind: state.kind,
-                    open: true,
-                }),
-                state: Mutex::new(state),
-            }),
-            options,
-        })
-    }
-
-    fn auto_detect(deadline: Instant) -> Result<State> {
-        let mut denied = None;
-        let mut tried = Vec::new();
-        let mut candidates = Endpoint::defaults().into_iter();
-        while let Some(ep) = candidates.next() {
-            match Transport::open(&ep, deadline) {
-                Ok(t) => {
-                    return Ok(State {
-                        transport: Some(t),
-                        address: ep.to_string(),
-                        kind: kind_of(&ep),
-                        fallback: candidates.collect(),
-                        denied,
-                        tried,
-                    })
-                }
-                Err(e) => {
-                    if matches!(e, Error::Permission { .. }) && denied.is_none() {
-                        denied = Some(ep.to_string());
-                    }
-                    tried.push(format!("{ep} ({})", short_reason(&e)));
-                }
-            }
-        }
-        Err(messages::auto_detect_unreachable(&tried))
+        Ok(Client { inner, options })
     }
 
     /// The options in use.
@@ -286,33 +125,29 @@ impl Client {
     /// The address in use: the one given, or the default candidate that won.
     #[must_use]
     pub fn address(&self) -> String {
-        dispatch!(self, n => n.shown().address, lib => lib.address())
+        dispatch!(self, n => n.address(), lib => lib.address())
     }
 
     /// The kind of socket in use.
     #[must_use]
     pub fn transport_kind(&self) -> TransportKind {
-        dispatch!(self, n => n.shown().kind, lib => lib.transport_kind())
+        dispatch!(self, n => n.kind(), lib => lib.transport_kind())
     }
 
     /// True until [`Client::close`].
     #[must_use]
     pub fn is_open(&self) -> bool {
-        dispatch!(self, n => n.shown().open, lib => lib.is_open())
+        dispatch!(self, n => n.is_open(), lib => lib.is_open())
     }
 
-    /// Closes the socket and removes the client socket files. Idempotent.
+    /// Closes the socket and removes the client socket files. Idempotent,
+    /// and never waits: a call in progress lets go of the socket when it
+    /// ends (within its deadline).
     pub fn close(&self) {
-        dispatch!(self, n => {
-            // Marked closed at once; the socket goes when a call in progress
-            // (bounded by its deadline) lets go of it.
-            lock(&n.shown).open = false;
-            lock(&n.state).transport = None;
-        }, lib => lib.close());
+        dispatch!(self, n => n.close(), lib => lib.close());
     }
 
-    /// Runs one report read, switching to the next UDP default when the
-    /// first request of an auto-detected candidate is refused.
+    /// Runs one report read on the native backend.
     fn call<T>(
         &self,
         interrupt: &dyn Fn() -> bool,
@@ -329,57 +164,7 @@ impl Client {
                 code: None,
             });
         };
-        let mut st = lock(&native.state);
-        loop {
-            let Some(transport) = st.transport.as_mut() else {
-                return Err(Error::connection(
-                    ConnectionFailure::Unreachable,
-                    format!(
-                        "the connection to chronyd at {} is closed; open a new one",
-                        st.address
-                    ),
-                    None,
-                ));
-            };
-            let result = read(transport, &policy, interrupt);
-            let refused = matches!(
-                result,
-                Err(Error::Connection {
-                    kind: ConnectionFailure::Refused,
-                    ..
-                })
-            );
-            if refused && !st.fallback.is_empty() {
-                let refused_at = format!("{} (refused)", st.address);
-                st.tried.push(refused_at);
-                let ep = st.fallback.remove(0);
-                if let Ok(t) = Transport::open(&ep, policy.deadline) {
-                    st.address = ep.to_string();
-                    st.kind = kind_of(&ep);
-                    st.transport = Some(t);
-                    let mut shown = lock(&native.shown);
-                    shown.address.clone_from(&st.address);
-                    shown.kind = st.kind;
-                }
-                continue;
-            }
-            st.fallback.clear();
-            let tried = std::mem::take(&mut st.tried);
-            if refused && !tried.is_empty() {
-                return Err(messages::auto_detect_refused(&tried, &st.address));
-            }
-            return match (result, &st.denied) {
-                (Err(Error::Connection { kind, message, source }), Some(denied)) => Err(Error::Connection {
-                    kind,
-                    message: format!(
-                        "{message} (auto-detect chose {} because the Unix socket {denied} refused this user)",
-                        st.address
-                    ),
-                    source,
-                }),
-                (r, _) => r,
-            };
-        }
+        native.call(&policy, interrupt, read)
     }
 
     /// TRACKING (`chronyc tracking`).
@@ -520,25 +305,7 @@ fn records<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn budget_is_the_sum_of_doubling_waits() {
-        assert_eq!(
-            ClientOptions::default().call_budget(),
-            Duration::from_secs(7)
-        );
-        let o = ClientOptions {
-            timeout: Duration::from_millis(50),
-            retries: 0,
-        };
-        assert_eq!(o.call_budget(), Duration::from_millis(50));
-        let huge = ClientOptions {
-            timeout: Duration::from_secs(3600),
-            retries: 40,
-        };
-        assert!(huge.call_budget() > Duration::from_secs(86_400 * 365 * 1000));
-        let _ = huge.policy();
-    }
+    use crate::error::ConnectionFailure;
 
     #[test]
     fn explicit_address_has_no_fallback_and_bad_ones_fail_early() {

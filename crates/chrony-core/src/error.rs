@@ -93,6 +93,13 @@ pub enum Error {
         /// What is invalid and what is accepted.
         message: String,
     },
+    /// A call on this connection is already in progress in the calling
+    /// thread (a signal handler run while it waited called it again).
+    #[error("{message}")]
+    Busy {
+        /// What happened and what to do instead.
+        message: String,
+    },
     /// The caller's interrupt check asked to stop waiting (e.g. Ctrl-C).
     #[error("interrupted while waiting for chronyd")]
     Interrupted,
@@ -148,7 +155,7 @@ impl Error {
                 | ConnectionFailure::RecvFailed
                 | ConnectionFailure::TimedOut => Some(code::RECV_FAILED),
             },
-            Error::Permission { .. } | Error::Interrupted => None,
+            Error::Permission { .. } | Error::Interrupted | Error::Busy { .. } => None,
             Error::Data { kind, .. } => Some(match kind {
                 DataFailure::InvalidReply | DataFailure::InvalidValue => code::INVALID_RESPONSE,
                 DataFailure::UnexpectedStatus(_) => code::UNEXPECTED_STATUS,

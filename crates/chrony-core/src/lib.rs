@@ -20,14 +20,17 @@
 pub mod address;
 pub mod client;
 pub mod error;
+mod gate;
 #[cfg(feature = "libchrony")]
 pub mod libchrony;
+pub mod options;
 pub mod protocol;
 pub mod report;
 pub mod transport;
 
 pub use address::Endpoint;
-pub use client::{Backend, Client, ClientOptions, TransportKind};
+pub use client::{Backend, Client};
 pub use error::{ConnectionFailure, DataFailure, Error, Result};
+pub use options::{ClientOptions, TransportKind};
 pub use protocol::wire::{refid_name, refid_name_chronyc, IpAddr, Timespec};
 pub use report::{LeapStatus, RtcData, Source, SourceMode, SourceState, SourceStats, Tracking};

@@ -71,8 +71,9 @@ use std::time::{Duration, Instant};
 use libchrony_sys as raw;
 
 use crate::address::{Endpoint, MAX_SOCKET_PATH};
-use crate::client::{ClientOptions, TransportKind};
 use crate::error::{ConnectionFailure, DataFailure, Error, Result};
+use crate::gate::{Closable, Gate};
+use crate::options::{ClientOptions, TransportKind};
 use crate::protocol::reply::{
     is_no_such_source, no_such_source, parse_header, status, status_text, ReplyHeader,
 };
@@ -218,7 +219,7 @@ struct Session {
 }
 
 // SAFETY: a session is heap memory plus a socket, with no thread affinity;
-// LibchronyClient uses it from one thread at a time (its Mutex), and the one
+// LibchronyClient uses it from one thread at a time (its Gate), and the one
 // piece of state libchrony shares between sessions (the string buffer) is
 // guarded by FIELD_LOCK.
 unsafe impl Send for Session {}
@@ -467,11 +468,21 @@ fn open_error(text: &str, shown: &str, e: io::Error) -> Error {
     }
 }
 
+/// A libchrony session, or none until one is opened in this process.
+struct Slot(Option<Session>);
+
+impl Closable for Slot {
+    fn close(&mut self) {
+        self.0 = None;
+    }
+}
+
 /// A connection to chronyd through libchrony. Safe to share between
 /// threads: calls are serialised on an internal lock.
 pub struct LibchronyClient {
     lib: &'static raw::Library,
-    session: Mutex<Option<Session>>,
+    /// The session, lent to one call at a time; `None` until (re)opened.
+    session: Gate<Slot>,
     /// What `chrony_open_socket` gets (canonical form).
     open_text: String,
     /// What `address()` reports: the address given, or the default that won.
@@ -521,7 +532,7 @@ impl LibchronyClient {
         };
         Ok(LibchronyClient {
             lib,
-            session: Mutex::new(Some(session)),
+            session: Gate::new(Slot(Some(session)), || Slot(None)),
             open_text,
             address,
             kind,
@@ -549,12 +560,6 @@ impl LibchronyClient {
         ))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Session>> {
-        // A panic while holding the lock leaves at worst a session with a
-        // request outstanding, which the next request supersedes.
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// The address in use: the one given, or the default that opened.
     #[must_use]
     pub fn address(&self) -> String {
@@ -570,23 +575,29 @@ impl LibchronyClient {
     /// True until [`LibchronyClient::close`].
     #[must_use]
     pub fn is_open(&self) -> bool {
-        self.lock().is_some()
+        !self.session.is_closed()
     }
 
     /// Ends the session and closes the socket with `chrony_close_socket`,
-    /// which removes libchrony's client socket and directories. Idempotent.
+    /// which removes libchrony's client socket and directories. Idempotent,
+    /// and never waits: a call in progress closes it when it ends.
     pub fn close(&self) {
-        *self.lock() = None;
+        self.session.close();
     }
 
-    /// Runs one report read under the lock, with the call's deadline.
+    /// Runs one report read on the session, with the call's deadline, which
+    /// starts before the wait for other calls on this connection (the rule
+    /// of both backends).
     fn call<T>(
         &self,
         interrupt: &dyn Fn() -> bool,
         read: impl FnOnce(&mut Call<'_>) -> Result<T>,
     ) -> Result<T> {
-        let mut guard = self.lock();
-        let Some(session) = guard.as_mut() else {
+        let policy = self.options.policy();
+        let mut slot = self
+            .session
+            .acquire(policy.started, policy.deadline, interrupt)?;
+        if slot.closed() {
             return Err(Error::connection(
                 ConnectionFailure::Unreachable,
                 format!(
@@ -595,17 +606,26 @@ impl LibchronyClient {
                 ),
                 None,
             ));
+        }
+        // A forked child (or a fresh state) opens a session of its own: the
+        // parent's socket stays the parent's.
+        if slot.0.as_ref().is_none_or(|s| s.pid != std::process::id()) {
+            slot.0 = None;
+            slot.0 = Some(Session::open(self.lib, &self.open_text, &self.address)?);
+        }
+        let Some(session) = slot.0.as_mut() else {
+            return Err(Error::Library {
+                message: "internal error: no libchrony session".into(),
+                code: None,
+            });
         };
-        let started = Instant::now();
-        // The same deadline rule as the native backend.
-        let deadline = self.options.policy().deadline;
         let mut call = Call {
             client: self,
             session,
-            started,
-            deadline,
+            started: policy.started,
+            deadline: policy.deadline,
             interrupt,
-            last_check: started,
+            last_check: Instant::now(),
         };
         read(&mut call)
     }

@@ -2,6 +2,7 @@
 //! each matched by its sequence number, resent on a doubling timeout, all
 //! bounded by one deadline.
 
+mod connection;
 pub(crate) mod messages;
 mod random;
 mod resolve;
@@ -15,10 +16,12 @@ use std::time::{Duration, Instant};
 
 use crate::address::Endpoint;
 use crate::error::{ConnectionFailure, Error, Result};
+pub(crate) use crate::options::Policy;
 use crate::protocol::reply::parse_header;
 use crate::protocol::request::Request;
 use crate::protocol::MAX_REPLY_LEN;
 
+pub(crate) use connection::NativeConnection;
 use messages::conn_err;
 use random::Random;
 use unix::ClientDir;
@@ -39,17 +42,6 @@ const TICK_SLACK: Duration = Duration::from_millis(10);
 /// wake-up: how late a reply or the deadline may be noticed there.
 const POLL_STEP: Duration = Duration::from_micros(250);
 
-/// The timing policy of one call.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Policy {
-    /// Wait for the first reply; each resend doubles it.
-    pub timeout: Duration,
-    /// Resends per request.
-    pub retries: u32,
-    /// No part of the call runs past this instant.
-    pub deadline: Instant,
-}
-
 enum Sock {
     Unix {
         sock: UnixDatagram,
@@ -65,12 +57,22 @@ pub(crate) struct Transport {
     peer: String,
     rng: Random,
     buf: Box<[u8]>,
+    /// The process that opened it: a forked child opens its own.
+    pid: u32,
 }
 
 impl Transport {
-    /// Opens a socket to `ep`. Host names are resolved here, within `deadline`.
-    pub(crate) fn open(ep: &Endpoint, deadline: Instant) -> Result<Transport> {
+    /// Opens a socket to `ep`. A host name is resolved here, within
+    /// `deadline` (polling `interrupt`), and the socket goes to its first
+    /// address; the others are returned, in order, to try when that one
+    /// refuses.
+    pub(crate) fn open(
+        ep: &Endpoint,
+        deadline: Instant,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<(Transport, Vec<Endpoint>)> {
         let mut rng = Random::new();
+        let mut rest = Vec::new();
         let (sock, peer) = match ep {
             Endpoint::Unix(path) => {
                 let (sock, dir) = unix::open_unix(path, &mut rng)?;
@@ -83,19 +85,40 @@ impl Transport {
             }
             Endpoint::Udp(addr) => (Sock::Udp(open_udp(*addr)?), addr.to_string()),
             Endpoint::Host { host, port } => {
-                let addr = resolve::resolve_all(host, *port, deadline, &|| false)?[0];
+                let mut addrs = resolve::resolve_all(host, *port, deadline, interrupt)?.into_iter();
+                let Some(addr) = addrs.next() else {
+                    return Err(Error::connection(
+                        ConnectionFailure::Unreachable,
+                        format!("host name {host:?} has no address"),
+                        None,
+                    ));
+                };
+                rest = addrs.map(Endpoint::Udp).collect();
                 (
                     Sock::Udp(open_udp(addr)?),
                     format!("{host}:{port} ({addr})"),
                 )
             }
         };
-        Ok(Transport {
+        let transport = Transport {
             sock,
             peer,
             rng,
             buf: vec![0u8; MAX_REPLY_LEN + 1].into_boxed_slice(),
-        })
+            pid: std::process::id(),
+        };
+        Ok((transport, rest))
+    }
+
+    /// Where it sends, as messages show it.
+    pub(crate) fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    /// False in a forked child (the socket is its parent's) and when the
+    /// client socket was removed under us: then the connection opens anew.
+    pub(crate) fn usable(&self) -> bool {
+        self.pid == std::process::id() && self.client_socket_intact()
     }
 
     /// Sends without blocking: a full queue (a stopped chronyd) gives
@@ -168,6 +191,12 @@ impl Transport {
         }
     }
 
+    /// Placeholder until the client-directory work lands: always true.
+    #[allow(clippy::unused_self)]
+    pub(crate) fn client_socket_intact(&self) -> bool {
+        true
+    }
+
     fn timed_out(&self, policy: &Policy, what: &str, elapsed: Duration) -> Error {
         Error::connection(
             ConnectionFailure::TimedOut,
@@ -211,6 +240,10 @@ impl Transport {
         let mut inflight: Vec<Slot> = Vec::with_capacity(WINDOW);
         let mut reconnected = false;
         let mut last_check = started;
+        // The first turn always tries to send, even at the deadline (the
+        // wait for other calls may have used the budget up): a timeout is
+        // only reported for requests that were tried.
+        let mut attempted = false;
         while done < reqs.len() {
             while inflight.len() < WINDOW && next < reqs.len() {
                 inflight.push(Slot {
@@ -222,10 +255,11 @@ impl Transport {
                 next += 1;
             }
             let now = Instant::now();
-            if now >= policy.deadline {
+            if now >= policy.deadline && attempted {
                 let what = inflight.first().map_or("", |s| reqs[s.idx].name());
-                return Err(self.timed_out(policy, what, now.duration_since(started)));
+                return Err(self.timed_out(policy, what, now.duration_since(policy.started)));
             }
+            attempted = true;
             for slot in &mut inflight {
                 if let Some(exp) = slot.expires {
                     if now < exp {
@@ -238,7 +272,7 @@ impl Transport {
                         return Err(self.timed_out(
                             policy,
                             reqs[slot.idx].name(),
-                            now.duration_since(started),
+                            now.duration_since(policy.started),
                         ));
                     }
                     slot.attempt += 1;

@@ -1,0 +1,389 @@
+//! One call at a time per connection, for both backends.
+//!
+//! A connection's state (its socket, or its libchrony session) is lent to
+//! one call at a time. The rules, which the README's Reliability section
+//! states for users:
+//!
+//! - **The deadline covers the wait.** A call's bound starts before it waits
+//!   for other calls on the same connection; a call that runs out of time
+//!   while waiting sends nothing and says so.
+//! - **Ctrl-C works while waiting.** The caller's interrupt check runs at
+//!   least every 50 ms, and no lock is held while it runs (it may run Python
+//!   signal handlers, which may call the same connection).
+//! - **Re-entry fails at once.** A call from the thread that already holds the
+//!   connection (a signal handler run by the interrupt check) gets
+//!   [`Error::Busy`] instead of waiting for itself.
+//! - **Fork.** Ownership is an atomic word naming the holder's process and
+//!   thread, not a mutex: in a child forked while another thread was mid-call,
+//!   the holder is of another process, so the child takes the connection over
+//!   and starts from a fresh state (the parent's socket stays the parent's).
+//!
+//! The state itself sits in a mutex that only the holder touches, for a few
+//! instructions at a time, so it is never contended.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError, TryLockError};
+use std::time::{Duration, Instant};
+
+use crate::error::{ConnectionFailure, Error, Result};
+
+/// How often a waiting call runs the interrupt check.
+pub(crate) const INTERRUPT_SLICE: Duration = Duration::from_millis(50);
+/// Longest sleep between looks at a busy connection.
+const MAX_BACKOFF: Duration = Duration::from_millis(2);
+/// First sleep between looks at a busy connection.
+const MIN_BACKOFF: Duration = Duration::from_micros(20);
+
+/// What a connection's state must do when the connection is closed while a
+/// call has it: let go of its socket.
+pub(crate) trait Closable {
+    /// Releases the socket or session; later calls see a closed connection.
+    fn close(&mut self);
+}
+
+/// This thread's identity within this process; 0 is never used.
+fn thread_serial() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    thread_local! {
+        static SERIAL: u32 = NEXT.fetch_add(1, Ordering::Relaxed).max(1);
+    }
+    SERIAL.with(|s| *s)
+}
+
+/// The owner word of the calling thread: its process id and thread serial.
+/// A forked child has another pid, so its words never equal its parent's.
+fn my_token() -> u64 {
+    (u64::from(std::process::id()) << 32) | u64::from(thread_serial())
+}
+
+fn pid_of(token: u64) -> u32 {
+    // The high half holds the pid by construction.
+    u32::try_from(token >> 32).unwrap_or(u32::MAX)
+}
+
+/// A connection's state, lent to one call at a time.
+pub(crate) struct Gate<S> {
+    /// 0 when free, else the holder's token.
+    owner: AtomicU64,
+    /// Set by [`Gate::close`]; the holder closes the state when it returns it.
+    closed: AtomicBool,
+    /// The state while no call has it. Only the owner locks it.
+    state: Mutex<Option<S>>,
+    /// Builds a fresh, unopened state: in a forked child whose parent had
+    /// the state out, and when it was lost.
+    fresh: Box<dyn Fn() -> S + Send + Sync>,
+}
+
+/// A call's hold on the connection; gives the state back when dropped.
+pub(crate) struct Lease<'a, S: Closable> {
+    gate: &'a Gate<S>,
+    state: Option<S>,
+}
+
+impl<S: Closable> std::ops::Deref for Lease<'_, S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        // Present from creation until drop.
+        self.state.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl<S: Closable> std::ops::DerefMut for Lease<'_, S> {
+    fn deref_mut(&mut self) -> &mut S {
+        self.state.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl<S: Closable> Lease<'_, S> {
+    /// True once the connection was closed (perhaps during this call).
+    pub(crate) fn closed(&self) -> bool {
+        self.gate.closed.load(Ordering::SeqCst)
+    }
+}
+
+impl<S: Closable> Drop for Lease<'_, S> {
+    fn drop(&mut self) {
+        if let Some(mut state) = self.state.take() {
+            if self.closed() {
+                state.close();
+            }
+            self.gate.put(state);
+        }
+        self.gate.owner.store(0, Ordering::Release);
+    }
+}
+
+impl<S: Closable> Gate<S> {
+    /// A gate holding `state`; `fresh` builds an unopened one when needed.
+    pub(crate) fn new(state: S, fresh: impl Fn() -> S + Send + Sync + 'static) -> Self {
+        Gate {
+            owner: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            state: Mutex::new(Some(state)),
+            fresh: Box::new(fresh),
+        }
+    }
+
+    fn put(&self, state: S) {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = Some(state);
+    }
+
+    fn take(&self) -> S {
+        // Only the owner gets here, so the lock is free, except in a child
+        // forked while its parent's owner held it for those few instructions;
+        // then the state is lost and a fresh one is built.
+        match self.state.try_lock() {
+            Ok(mut slot) => slot.take(),
+            Err(TryLockError::Poisoned(p)) => p.into_inner().take(),
+            Err(TryLockError::WouldBlock) => None,
+        }
+        .unwrap_or_else(|| (self.fresh)())
+    }
+
+    /// True once [`Gate::close`] ran.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Marks the connection closed without waiting: when no call has it,
+    /// its state is closed now; otherwise the call closes it on return.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        if let Some(lease) = self.try_acquire() {
+            drop(lease); // closes, since `closed` is set
+        }
+    }
+
+    /// Takes the connection if it is free (or held by a thread of another
+    /// process: a forked child's inheritance).
+    fn try_acquire(&self) -> Option<Lease<'_, S>> {
+        let me = my_token();
+        let mut seen = self.owner.load(Ordering::Acquire);
+        loop {
+            let free = seen == 0 || pid_of(seen) != pid_of(me);
+            if !free {
+                return None;
+            }
+            match self
+                .owner
+                .compare_exchange(seen, me, Ordering::Acquire, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    let state = if seen == 0 {
+                        self.take()
+                    } else {
+                        // The parent's call had the state out: it is not ours.
+                        (self.fresh)()
+                    };
+                    return Some(Lease {
+                        gate: self,
+                        state: Some(state),
+                    });
+                }
+                Err(now) => seen = now,
+            }
+        }
+    }
+
+    /// Waits for the connection until `deadline`, running `interrupt` at
+    /// least every [`INTERRUPT_SLICE`] (with no lock held). `started` is when
+    /// the call began, for the message.
+    pub(crate) fn acquire(
+        &self,
+        started: Instant,
+        deadline: Instant,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Lease<'_, S>> {
+        if self.owner.load(Ordering::Acquire) == my_token() {
+            return Err(Error::Busy {
+                message: "connection busy in this thread: a call on this connection is already in \
+                          progress in this thread (e.g. a signal handler called it while it \
+                          waited for chronyd); use another connection in the handler"
+                    .into(),
+            });
+        }
+        let mut backoff = MIN_BACKOFF;
+        let mut last_check = Instant::now();
+        loop {
+            if let Some(lease) = self.try_acquire() {
+                return Ok(lease);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::connection(
+                    ConnectionFailure::TimedOut,
+                    format!(
+                        "waited {:.3} s for other calls on this connection; nothing was sent. \
+                         Calls on one connection run one at a time: use a longer timeout, or one \
+                         connection per thread",
+                        now.duration_since(started).as_secs_f64()
+                    ),
+                    None,
+                ));
+            }
+            if now.duration_since(last_check) >= INTERRUPT_SLICE {
+                if interrupt() {
+                    return Err(Error::Interrupted);
+                }
+                last_check = Instant::now();
+            }
+            std::thread::sleep(backoff.min(deadline.saturating_duration_since(now)));
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    struct Counter {
+        open: bool,
+        uses: u32,
+    }
+
+    impl Closable for Counter {
+        fn close(&mut self) {
+            self.open = false;
+        }
+    }
+
+    fn gate() -> Gate<Counter> {
+        Gate::new(
+            Counter {
+                open: true,
+                uses: 0,
+            },
+            || Counter {
+                open: true,
+                uses: 0,
+            },
+        )
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    #[test]
+    fn state_is_kept_between_calls() {
+        let g = gate();
+        for _ in 0..3 {
+            let mut l = g.acquire(Instant::now(), far(), &|| false).unwrap();
+            l.uses += 1;
+        }
+        assert_eq!(g.acquire(Instant::now(), far(), &|| false).unwrap().uses, 3);
+    }
+
+    #[test]
+    fn reentry_from_the_same_thread_fails_at_once() {
+        let g = gate();
+        let _held = g.acquire(Instant::now(), far(), &|| false).unwrap();
+        let t = Instant::now();
+        let e = g.acquire(Instant::now(), far(), &|| false).err().unwrap();
+        assert!(matches!(e, Error::Busy { .. }), "{e}");
+        assert!(e.to_string().contains("connection busy in this thread"));
+        assert!(t.elapsed() < Duration::from_millis(50));
+    }
+
+    #[test]
+    fn waiting_obeys_the_deadline_and_says_nothing_was_sent() {
+        let g = Arc::new(gate());
+        let held = Arc::clone(&g);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            let _l = held.acquire(Instant::now(), far(), &|| false).unwrap();
+            tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(400));
+        });
+        rx.recv().unwrap();
+        let started = Instant::now();
+        let e = g
+            .acquire(started, started + Duration::from_millis(100), &|| false)
+            .err()
+            .unwrap();
+        let took = started.elapsed();
+        assert!(e.is_timeout());
+        assert!(e.to_string().contains("nothing was sent"), "{e}");
+        assert!(took >= Duration::from_millis(100) && took < Duration::from_millis(150));
+        h.join().unwrap();
+        // Free again once the holder is done.
+        assert!(g.acquire(Instant::now(), far(), &|| false).is_ok());
+    }
+
+    #[test]
+    fn interrupt_is_checked_while_waiting() {
+        let g = Arc::new(gate());
+        let held = Arc::clone(&g);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            let _l = held.acquire(Instant::now(), far(), &|| false).unwrap();
+            tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+        });
+        rx.recv().unwrap();
+        let started = Instant::now();
+        let e = g.acquire(started, far(), &|| true).err().unwrap();
+        assert!(matches!(e, Error::Interrupted));
+        assert!(started.elapsed() < Duration::from_millis(120));
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn close_does_not_wait_and_the_holder_closes_on_return() {
+        let g = Arc::new(gate());
+        let held = Arc::clone(&g);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            let l = held.acquire(Instant::now(), far(), &|| false).unwrap();
+            tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(l.closed());
+        });
+        rx.recv().unwrap();
+        let t = Instant::now();
+        g.close();
+        assert!(t.elapsed() < Duration::from_millis(20));
+        h.join().unwrap();
+        let l = g.acquire(Instant::now(), far(), &|| false).unwrap();
+        assert!(!l.open);
+        assert!(g.is_closed());
+    }
+
+    #[test]
+    fn an_owner_of_another_process_is_taken_over_with_a_fresh_state() {
+        let g = gate();
+        g.acquire(Instant::now(), far(), &|| false).unwrap().uses = 5;
+        // What a forked child sees: the word of a thread of its parent.
+        let other_pid = std::process::id().wrapping_add(1);
+        g.owner
+            .store(u64::from(other_pid) << 32 | 7, Ordering::Release);
+        let l = g
+            .acquire(Instant::now(), Instant::now(), &|| false)
+            .unwrap();
+        assert_eq!(l.uses, 0, "the parent's state is not the child's");
+    }
+
+    #[test]
+    fn many_threads_take_turns() {
+        let g = Arc::new(gate());
+        let hs: Vec<_> = (0..16)
+            .map(|_| {
+                let g = Arc::clone(&g);
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        g.acquire(Instant::now(), far(), &|| false).unwrap().uses += 1;
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(
+            g.acquire(Instant::now(), far(), &|| false).unwrap().uses,
+            800
+        );
+    }
+}
