@@ -61,10 +61,85 @@ fn pid_of(token: u64) -> u32 {
     u32::try_from(token >> 32).unwrap_or(u32::MAX)
 }
 
+/// Who holds a lock: 0 when free, else the holder's token. A token of
+/// another process (a forked child's copy) counts as free.
+struct Owner(AtomicU64);
+
+/// How a free [`Owner`] was taken.
+#[derive(PartialEq, Eq)]
+enum Taken {
+    /// It was free.
+    Free,
+    /// A thread of another process (the parent of this forked child) held it.
+    FromParent,
+}
+
+impl Owner {
+    const fn new() -> Self {
+        Owner(AtomicU64::new(0))
+    }
+
+    fn held_by_me(&self) -> bool {
+        self.0.load(Ordering::Acquire) == my_token()
+    }
+
+    fn try_take(&self) -> Option<Taken> {
+        let me = my_token();
+        let mut seen = self.0.load(Ordering::Acquire);
+        loop {
+            if seen != 0 && pid_of(seen) == pid_of(me) {
+                return None;
+            }
+            match self
+                .0
+                .compare_exchange(seen, me, Ordering::Acquire, Ordering::Acquire)
+            {
+                Ok(_) if seen == 0 => return Some(Taken::Free),
+                Ok(_) => return Some(Taken::FromParent),
+                Err(now) => seen = now,
+            }
+        }
+    }
+
+    fn release(&self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
+/// A lock without data for process-wide state (libchrony's shared string
+/// buffer), held for a few microseconds at a time; fork-safe like the gate.
+pub(crate) struct ProcessLock(Owner);
+
+/// Holds a [`ProcessLock`] until dropped.
+pub(crate) struct ProcessGuard<'a>(&'a Owner);
+
+impl Drop for ProcessGuard<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl ProcessLock {
+    /// A free lock.
+    pub(crate) const fn new() -> Self {
+        ProcessLock(Owner::new())
+    }
+
+    /// Waits for the lock (its holders never wait on anything).
+    pub(crate) fn lock(&self) -> ProcessGuard<'_> {
+        let mut backoff = MIN_BACKOFF;
+        while self.0.try_take().is_none() {
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+        ProcessGuard(&self.0)
+    }
+}
+
 /// A connection's state, lent to one call at a time.
 pub(crate) struct Gate<S> {
-    /// 0 when free, else the holder's token.
-    owner: AtomicU64,
+    /// Which thread has the state.
+    owner: Owner,
     /// Set by [`Gate::close`]; the holder closes the state when it returns it.
     closed: AtomicBool,
     /// The state while no call has it. Only the owner locks it.
@@ -109,7 +184,7 @@ impl<S: Closable> Drop for Lease<'_, S> {
             }
             self.gate.put(state);
         }
-        self.gate.owner.store(0, Ordering::Release);
+        self.gate.owner.release();
     }
 }
 
@@ -117,7 +192,7 @@ impl<S: Closable> Gate<S> {
     /// A gate holding `state`; `fresh` builds an unopened one when needed.
     pub(crate) fn new(state: S, fresh: impl Fn() -> S + Send + Sync + 'static) -> Self {
         Gate {
-            owner: AtomicU64::new(0),
+            owner: Owner::new(),
             closed: AtomicBool::new(false),
             state: Mutex::new(Some(state)),
             fresh: Box::new(fresh),
@@ -157,32 +232,15 @@ impl<S: Closable> Gate<S> {
     /// Takes the connection if it is free (or held by a thread of another
     /// process: a forked child's inheritance).
     fn try_acquire(&self) -> Option<Lease<'_, S>> {
-        let me = my_token();
-        let mut seen = self.owner.load(Ordering::Acquire);
-        loop {
-            let free = seen == 0 || pid_of(seen) != pid_of(me);
-            if !free {
-                return None;
-            }
-            match self
-                .owner
-                .compare_exchange(seen, me, Ordering::Acquire, Ordering::Acquire)
-            {
-                Ok(_) => {
-                    let state = if seen == 0 {
-                        self.take()
-                    } else {
-                        // The parent's call had the state out: it is not ours.
-                        (self.fresh)()
-                    };
-                    return Some(Lease {
-                        gate: self,
-                        state: Some(state),
-                    });
-                }
-                Err(now) => seen = now,
-            }
-        }
+        let state = match self.owner.try_take()? {
+            Taken::Free => self.take(),
+            // The parent's call had the state out: it is not ours.
+            Taken::FromParent => (self.fresh)(),
+        };
+        Some(Lease {
+            gate: self,
+            state: Some(state),
+        })
     }
 
     /// Waits for the connection until `deadline`, running `interrupt` at
@@ -194,7 +252,7 @@ impl<S: Closable> Gate<S> {
         deadline: Instant,
         interrupt: &dyn Fn() -> bool,
     ) -> Result<Lease<'_, S>> {
-        if self.owner.load(Ordering::Acquire) == my_token() {
+        if self.owner.held_by_me() {
             return Err(Error::Busy {
                 message: "connection busy in this thread: a call on this connection is already in \
                           progress in this thread (e.g. a signal handler called it while it \
@@ -358,11 +416,25 @@ mod tests {
         // What a forked child sees: the word of a thread of its parent.
         let other_pid = std::process::id().wrapping_add(1);
         g.owner
+            .0
             .store(u64::from(other_pid) << 32 | 7, Ordering::Release);
         let l = g
             .acquire(Instant::now(), Instant::now(), &|| false)
             .unwrap();
         assert_eq!(l.uses, 0, "the parent's state is not the child's");
+    }
+
+    #[test]
+    fn a_process_lock_held_by_another_process_is_taken_over() {
+        let l = ProcessLock::new();
+        drop(l.lock());
+        let other_pid = std::process::id().wrapping_add(1);
+        l.0 .0
+            .store(u64::from(other_pid) << 32 | 3, Ordering::Release);
+        let g = l.lock();
+        assert!(l.0.held_by_me());
+        drop(g);
+        assert!(l.0.try_take().is_some());
     }
 
     #[test]

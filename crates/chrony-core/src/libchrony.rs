@@ -65,14 +65,13 @@ use std::io::{self, ErrorKind};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::ptr::NonNull;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use libchrony_sys as raw;
 
 use crate::address::{Endpoint, MAX_SOCKET_PATH};
 use crate::error::{ConnectionFailure, DataFailure, Error, Result};
-use crate::gate::{Closable, Gate};
+use crate::gate::{Closable, Gate, ProcessGuard, ProcessLock};
 use crate::options::{ClientOptions, TransportKind};
 use crate::protocol::reply::{
     is_no_such_source, no_such_source, parse_header, status, status_text, ReplyHeader,
@@ -100,7 +99,7 @@ pub const DEFAULT_ADDRESSES: [&str; 3] =
 
 /// libchrony 0.1/0.2 format address fields into one static buffer shared by
 /// every session: field reads of all sessions take this lock.
-static FIELD_LOCK: Mutex<()> = Mutex::new(());
+static FIELD_LOCK: ProcessLock = ProcessLock::new();
 
 /// Restores the sign of the sources `poll` field, which libchrony 0.1/0.2
 /// return as the unsigned 16-bit wire value (65530 for −6). Values already
@@ -841,7 +840,7 @@ impl Call<'_> {
         Fields {
             session: self.session,
             report,
-            _guard: FIELD_LOCK.lock().unwrap_or_else(PoisonError::into_inner),
+            _guard: FIELD_LOCK.lock(),
         }
     }
 
@@ -1004,7 +1003,7 @@ impl Call<'_> {
 struct Fields<'a> {
     session: &'a Session,
     report: &'static str,
-    _guard: MutexGuard<'static, ()>,
+    _guard: ProcessGuard<'static>,
 }
 
 impl Fields<'_> {

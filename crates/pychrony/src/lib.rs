@@ -8,6 +8,7 @@
 
 mod convert;
 mod errors;
+mod exit;
 mod types;
 
 use std::sync::Mutex;
@@ -33,14 +34,20 @@ struct Client {
 /// Runs `f` without the GIL. `f` gets an interrupt check that takes the GIL
 /// briefly to run Python's signal handlers: a Ctrl-C raises
 /// `KeyboardInterrupt` (or whatever the handler raised) within about 0.1 s.
+/// No connection lock is held while the handlers run (the core's rule), so a
+/// handler that calls the same connection gets a "busy" error, not a
+/// deadlock. Returns the value with the exit-time guard ([`exit::Back`]),
+/// which the caller keeps until its Python objects are built.
 fn waiting<T: Send>(
     py: Python<'_>,
     f: impl FnOnce(&dyn Fn() -> bool) -> chrony_core::Result<T> + Send,
-) -> PyResult<T> {
+) -> PyResult<(T, exit::Back)> {
     let pending: Mutex<Option<PyErr>> = Mutex::new(None);
-    let result = py.detach(|| {
+    let (result, back) = exit::detach(py, || {
         let check = || {
-            Python::attach(|py| match py.check_signals() {
+            // While the interpreter exits, stop the call: the thread then
+            // parks instead of taking the GIL.
+            exit::attach(|py| match py.check_signals() {
                 Ok(()) => false,
                 Err(e) => {
                     if let Ok(mut slot) = pending.lock() {
@@ -49,11 +56,12 @@ fn waiting<T: Send>(
                     true
                 }
             })
+            .unwrap_or(true)
         };
         f(&check)
     });
     match result {
-        Ok(v) => Ok(v),
+        Ok(v) => Ok((v, back)),
         Err(chrony_core::Error::Interrupted) => {
             Err(pending.into_inner().ok().flatten().unwrap_or_else(|| {
                 PyKeyboardInterrupt::new_err("interrupted while waiting for chronyd")
@@ -103,9 +111,9 @@ impl Client {
                 )))
             }
         };
-        let inner = py
-            .detach(|| chrony_core::Client::connect_with(address, opts, backend))
-            .map_err(|e| errors::to_py(&e))?;
+        let (inner, _back) = waiting(py, |check| {
+            chrony_core::Client::connect_interruptible(address, opts, backend, check)
+        })?;
         Ok(Client { inner })
     }
 
@@ -116,14 +124,14 @@ impl Client {
     /// The address in use.
     #[getter]
     fn address(&self, py: Python<'_>) -> String {
-        py.detach(|| self.inner.address())
+        exit::detach(py, || self.inner.address()).0
     }
 
     /// `"unix_socket"` or `"command_port"` (the values of
     /// `pychrony.Transport`).
     #[getter]
     fn transport(&self, py: Python<'_>) -> &'static str {
-        match py.detach(|| self.inner.transport_kind()) {
+        match exit::detach(py, || self.inner.transport_kind()).0 {
             TransportKind::UnixSocket => "unix_socket",
             TransportKind::CommandPort => "command_port",
         }
@@ -131,19 +139,19 @@ impl Client {
 
     /// TRACKING as a `pychrony.TrackingStatus`.
     fn tracking(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let t = waiting(py, |check| self.inner.tracking_interruptible(check))?;
+        let (t, _back) = waiting(py, |check| self.inner.tracking_interruptible(check))?;
         convert::tracking(py, &t)
     }
 
     /// Every source as a list of `pychrony.Source`.
     fn sources(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
-        let list = waiting(py, |check| self.inner.sources_interruptible(check))?;
+        let (list, _back) = waiting(py, |check| self.inner.sources_interruptible(check))?;
         list.iter().map(|s| convert::source(py, s)).collect()
     }
 
     /// Every source's statistics as a list of `pychrony.SourceStats`.
     fn source_stats(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
-        let list = waiting(py, |check| self.inner.source_stats_interruptible(check))?;
+        let (list, _back) = waiting(py, |check| self.inner.source_stats_interruptible(check))?;
         list.iter().map(|s| convert::source_stats(py, s)).collect()
     }
 
@@ -151,17 +159,18 @@ impl Client {
     /// `pychrony.exceptions._RTCUnavailableError` when chronyd does not track
     /// the RTC.
     fn rtc_data(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let r = waiting(py, |check| self.inner.rtc_data_interruptible(check))?;
+        let (r, _back) = waiting(py, |check| self.inner.rtc_data_interruptible(check))?;
         convert::rtc_data(py, &r)
     }
 
     /// Closes the socket and removes the client socket files. Idempotent.
     fn close(&self, py: Python<'_>) {
-        py.detach(|| self.inner.close());
+        exit::detach(py, || self.inner.close());
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let (address, open) = py.detach(|| (self.inner.address(), self.inner.is_open()));
+        let ((address, open), _back) =
+            exit::detach(py, || (self.inner.address(), self.inner.is_open()));
         format!(
             "<pychrony._core.Client address={address:?} transport={} open={open}>",
             self.transport(py),
@@ -172,6 +181,20 @@ impl Client {
 /// The compiled part of pychrony.
 #[pymodule(gil_used = false)]
 mod _core {
+    use pyo3::prelude::*;
+
     #[pymodule_export]
     use super::Client;
+
+    #[pymodule_export]
+    use super::exit::_at_exit;
+
+    /// Registers the exit hook, so that threads still calling when the
+    /// interpreter exits never crash it.
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        let hook = m.getattr("_at_exit")?;
+        m.py().import("atexit")?.call_method1("register", (hook,))?;
+        Ok(())
+    }
 }

@@ -422,3 +422,7 @@ fn open_udp(addr: SocketAddr) -> Result<UdpSocket> {
     })?;
     Ok(sock)
 }
+
+/// Removes the client socket directories this process still has (placeholder
+/// until the client-directory registry lands).
+pub fn remove_client_dirs_at_exit() {}
