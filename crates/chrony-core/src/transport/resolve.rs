@@ -86,24 +86,14 @@ impl Lookup {
     /// Waits for the result until `deadline` (`None` then).
     fn wait(&self, deadline: Instant, interrupt: &dyn Fn() -> bool) -> Result<Option<Outcome>> {
         loop {
-            {
-                let guard = lock(&self.outcome);
-                if let Some(outcome) = guard.as_ref() {
-                    return Ok(Some(outcome.clone()));
-                }
-                let Some(left) = time_left(deadline) else {
-                    return Ok(None);
-                };
-                drop(
-                    self.done
-                        .wait_timeout(guard, left.min(SLICE))
-                        .unwrap_or_else(PoisonError::into_inner),
-                );
+            let guard = lock(&self.outcome);
+            if let Some(outcome) = guard.as_ref() {
+                return Ok(Some(outcome.clone()));
             }
-            // Outside the lock: the check may take the GIL.
-            if interrupt() {
-                return Err(Error::Interrupted);
-            }
+            let Some(left) = time_left(deadline) else {
+                return Ok(None);
+            };
+            nap(&self.done, guard, left, interrupt)?;
         }
     }
 }
@@ -142,39 +132,30 @@ impl Table {
     ) -> Result<Arc<Lookup>> {
         let waited = deadline.saturating_duration_since(Instant::now());
         loop {
-            {
-                let mut lookups = lock(&self.lookups);
-                if let Some(running) = lookups.iter().find(|l| l.host == host) {
-                    return Ok(Arc::clone(running));
-                }
-                let left = time_left(deadline);
-                if lookups.len() < self.cap {
-                    // No thread for a caller that would not wait for it.
-                    if left.is_none() {
-                        return Err(timed_out(host, waited));
-                    }
-                    let new = Arc::new(Lookup {
-                        host: host.to_owned(),
-                        outcome: Mutex::new(None),
-                        done: Condvar::new(),
-                    });
-                    lookups.push(Arc::clone(&new));
-                    drop(lookups);
-                    self.start(&new, lookup);
-                    return Ok(new);
-                }
-                let Some(left) = left else {
-                    return Err(busy(host, lookups.len(), waited));
-                };
-                drop(
-                    self.freed
-                        .wait_timeout(lookups, left.min(SLICE))
-                        .unwrap_or_else(PoisonError::into_inner),
-                );
+            let mut lookups = lock(&self.lookups);
+            if let Some(running) = lookups.iter().find(|l| l.host == host) {
+                return Ok(Arc::clone(running));
             }
-            if interrupt() {
-                return Err(Error::Interrupted);
+            let left = time_left(deadline);
+            if lookups.len() < self.cap {
+                // No thread for a caller that would not wait for it.
+                if left.is_none() {
+                    return Err(timed_out(host, waited));
+                }
+                let new = Arc::new(Lookup {
+                    host: host.to_owned(),
+                    outcome: Mutex::new(None),
+                    done: Condvar::new(),
+                });
+                lookups.push(Arc::clone(&new));
+                drop(lookups);
+                self.start(&new, lookup);
+                return Ok(new);
             }
+            let Some(left) = left else {
+                return Err(busy(host, lookups.len(), waited));
+            };
+            nap(&self.freed, lookups, left, interrupt)?;
         }
     }
 
@@ -249,6 +230,25 @@ fn time_left(deadline: Instant) -> Option<Duration> {
     deadline
         .checked_duration_since(Instant::now())
         .filter(|d| !d.is_zero())
+}
+
+/// Waits on `cv` for a slice of `left` at most, then runs the interrupt
+/// check, outside the lock (the check may take the GIL).
+fn nap<T>(
+    cv: &Condvar,
+    guard: MutexGuard<'_, T>,
+    left: Duration,
+    interrupt: &dyn Fn() -> bool,
+) -> Result<()> {
+    drop(
+        cv.wait_timeout(guard, left.min(SLICE))
+            .unwrap_or_else(PoisonError::into_inner),
+    );
+    if interrupt() {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
