@@ -86,18 +86,33 @@ impl Transport {
             Endpoint::Udp(addr) => (Sock::Udp(open_udp(*addr)?), addr.to_string()),
             Endpoint::Host { host, port } => {
                 let mut addrs = resolve::resolve_all(host, *port, deadline, interrupt)?.into_iter();
-                let Some(addr) = addrs.next() else {
-                    return Err(Error::connection(
-                        ConnectionFailure::Unreachable,
-                        format!("host name {host:?} has no address"),
-                        None,
-                    ));
+                // An address that cannot even be connected (no IPv6 on this
+                // host: EADDRNOTAVAIL, ENETUNREACH) gives way to the next;
+                // one that refuses the first request, later, in the caller.
+                let mut opened = None;
+                let mut first_error = None;
+                for addr in addrs.by_ref() {
+                    match open_udp(addr) {
+                        Ok(sock) => {
+                            opened = Some((sock, addr));
+                            break;
+                        }
+                        Err(e) => {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                let Some((sock, addr)) = opened else {
+                    return Err(first_error.unwrap_or_else(|| {
+                        Error::connection(
+                            ConnectionFailure::Unreachable,
+                            format!("host name {host:?} has no address"),
+                            None,
+                        )
+                    }));
                 };
                 rest = addrs.map(Endpoint::Udp).collect();
-                (
-                    Sock::Udp(open_udp(addr)?),
-                    format!("{host}:{port} ({addr})"),
-                )
+                (Sock::Udp(sock), format!("{host}:{port} ({addr})"))
             }
         };
         let transport = Transport {
