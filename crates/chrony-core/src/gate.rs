@@ -324,6 +324,25 @@ mod tests {
         Instant::now() + Duration::from_secs(10)
     }
 
+    /// Holds `g` on another thread for `hold`, running `check` on the lease
+    /// at the end; returns once the other thread has it.
+    fn hold_elsewhere(
+        g: &Arc<Gate<Counter>>,
+        hold: Duration,
+        check: fn(&Lease<'_, Counter>),
+    ) -> std::thread::JoinHandle<()> {
+        let gate = Arc::clone(g);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            let l = gate.acquire(Instant::now(), far(), &|| false).unwrap();
+            tx.send(()).unwrap();
+            std::thread::sleep(hold);
+            check(&l);
+        });
+        rx.recv().unwrap();
+        h
+    }
+
     #[test]
     fn state_is_kept_between_calls() {
         let g = gate();
@@ -348,14 +367,7 @@ mod tests {
     #[test]
     fn waiting_obeys_the_deadline_and_says_nothing_was_sent() {
         let g = Arc::new(gate());
-        let held = Arc::clone(&g);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let h = std::thread::spawn(move || {
-            let _l = held.acquire(Instant::now(), far(), &|| false).unwrap();
-            tx.send(()).unwrap();
-            std::thread::sleep(Duration::from_millis(400));
-        });
-        rx.recv().unwrap();
+        let h = hold_elsewhere(&g, Duration::from_millis(400), |_| {});
         let started = Instant::now();
         let e = g
             .acquire(started, started + Duration::from_millis(100), &|| false)
@@ -373,14 +385,7 @@ mod tests {
     #[test]
     fn interrupt_is_checked_while_waiting() {
         let g = Arc::new(gate());
-        let held = Arc::clone(&g);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let h = std::thread::spawn(move || {
-            let _l = held.acquire(Instant::now(), far(), &|| false).unwrap();
-            tx.send(()).unwrap();
-            std::thread::sleep(Duration::from_millis(500));
-        });
-        rx.recv().unwrap();
+        let h = hold_elsewhere(&g, Duration::from_millis(500), |_| {});
         let started = Instant::now();
         let e = g.acquire(started, far(), &|| true).err().unwrap();
         assert!(matches!(e, Error::Interrupted));
@@ -391,15 +396,7 @@ mod tests {
     #[test]
     fn close_does_not_wait_and_the_holder_closes_on_return() {
         let g = Arc::new(gate());
-        let held = Arc::clone(&g);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let h = std::thread::spawn(move || {
-            let l = held.acquire(Instant::now(), far(), &|| false).unwrap();
-            tx.send(()).unwrap();
-            std::thread::sleep(Duration::from_millis(200));
-            assert!(l.closed());
-        });
-        rx.recv().unwrap();
+        let h = hold_elsewhere(&g, Duration::from_millis(200), |l| assert!(l.closed()));
         let t = Instant::now();
         g.close();
         assert!(t.elapsed() < Duration::from_millis(20));
