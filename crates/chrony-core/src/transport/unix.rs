@@ -337,7 +337,10 @@ pub(crate) fn open_unix(server: &Path, rng: &mut Random) -> Result<(UnixDatagram
         return Err(too_long(server, &dir_abs));
     }
     // The one lookup by path: the directory the user named (through the
-    // same path chronyd's socket was just reached by).
+    // same path chronyd's socket was just reached by). Symlinks on the way
+    // are followed, as connect() and chronyd follow them; everything made
+    // in it is checked through this descriptor, and the bind's landing
+    // through the inner directory's, so a path changed later cannot mislead.
     let parent: OwnedFd = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
@@ -822,6 +825,22 @@ mod tests {
         assert!(text.contains("UDP command port"), "{text}");
         assert!(server.client_dirs().is_empty());
         let _ = fs::remove_dir_all(long.parent().unwrap());
+    }
+
+    #[test]
+    fn setup_grace_is_judged_by_ctime() {
+        let f = fs::File::open("/").unwrap();
+        let mut st = sys::fstat(f.as_fd()).unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        st.st_ctime = (now - 120) as libc::time_t;
+        assert!(unchanged_for(&st, SETUP_GRACE));
+        st.st_ctime = (now - 10) as libc::time_t;
+        assert!(!unchanged_for(&st, SETUP_GRACE));
+        st.st_ctime = (now + 3600) as libc::time_t; // a clock stepped back
+        assert!(!unchanged_for(&st, SETUP_GRACE));
     }
 
     /// Makes `<dir>/<name>` as a client directory of a given state.
