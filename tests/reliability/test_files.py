@@ -16,6 +16,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -26,14 +27,22 @@ from pychrony import ChronyConnection, ChronyError, ChronyPermissionError, LeapS
 
 pytestmark = pytest.mark.integration
 
-OUTER = re.compile(r"pychrony\.(\d+)\.([A-Za-z0-9]{12})")
-INNER = re.compile(r"[A-Za-z0-9]{16}")
+OUTER = re.compile(r"pychrony\.[A-Za-z0-9]{6}")
+INNER = re.compile(r"[A-Za-z0-9]{5}")
+
+
+def _lock_pid(directory: str, name: str) -> int | None:
+    """The pid a client directory's lock file names (its creator)."""
+    try:
+        return int(Path(directory, name, "lock").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _ours(directory: str, pid: int | None = None) -> list[str]:
-    """The ``pychrony.<pid>.*`` entries in `directory` (of `pid`, or any)."""
-    prefix = "pychrony." if pid is None else f"pychrony.{pid}."
-    return sorted(n for n in os.listdir(directory) if n.startswith(prefix))
+    """The ``pychrony.*`` entries in `directory` (made by `pid`, or any)."""
+    names = sorted(n for n in os.listdir(directory) if n.startswith("pychrony."))
+    return names if pid is None else [n for n in names if _lock_pid(directory, n) == pid]
 
 
 def _run_python(code: str, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
@@ -55,15 +64,19 @@ def test_layout_and_modes_while_open(victim: chronylab.Instance) -> None:
         entries = _ours(sock_dir, os.getpid())
         assert len(entries) == 1, entries
         outer_name = entries[0]
-        match = OUTER.fullmatch(outer_name)
-        assert match is not None, outer_name
-        assert int(match.group(1)) == os.getpid()
+        assert OUTER.fullmatch(outer_name), outer_name
+        assert _lock_pid(sock_dir, outer_name) == os.getpid()
         outer = os.path.join(sock_dir, outer_name)
-        inner_names = os.listdir(outer)
+        inner_names = [n for n in os.listdir(outer) if n != "lock"]
         assert len(inner_names) == 1 and INNER.fullmatch(inner_names[0]), inner_names
+        assert sorted(os.listdir(outer)) == sorted(["lock", inner_names[0]])
+        lock = os.lstat(os.path.join(outer, "lock"))
+        assert stat.S_ISREG(lock.st_mode)
+        assert stat.S_IMODE(lock.st_mode) == 0o600, oct(lock.st_mode)
+        assert lock.st_uid == os.geteuid()
         inner = os.path.join(outer, inner_names[0])
-        assert os.listdir(inner) == ["sock"]
-        sock = os.path.join(inner, "sock")
+        assert os.listdir(inner) == ["s"]
+        sock = os.path.join(inner, "s")
         for directory in (outer, inner):
             st = os.lstat(directory)
             assert stat.S_ISDIR(st.st_mode)
@@ -90,13 +103,13 @@ def test_modes_do_not_depend_on_the_umask(victim: chronylab.Instance, umask: int
             assert conn.get_tracking().stratum == 0
             (outer_name,) = _ours(sock_dir, os.getpid())
             outer = os.path.join(sock_dir, outer_name)
-            (inner_name,) = os.listdir(outer)
+            (inner_name,) = [n for n in os.listdir(outer) if n != "lock"]
             inner = os.path.join(outer, inner_name)
             modes = [
                 stat.S_IMODE(os.lstat(p).st_mode)
-                for p in (outer, inner, os.path.join(inner, "sock"))
+                for p in (outer, inner, os.path.join(inner, "s"), os.path.join(outer, "lock"))
             ]
-            assert modes == [0o711, 0o711, 0o666], [oct(m) for m in modes]
+            assert modes == [0o711, 0o711, 0o666, 0o600], [oct(m) for m in modes]
     finally:
         os.umask(old)
     assert _ours(sock_dir) == []
@@ -166,8 +179,14 @@ def test_removed_at_interpreter_exit(victim: chronylab.Instance, ending: str) ->
         conn = pychrony.ChronyConnection(sys.argv[1])
         conn.__enter__()
         conn.get_tracking()
+        def lock_pid(n):
+            try:
+                with open(os.path.join(sys.argv[2], n, "lock")) as f:
+                    return int(f.read())
+            except (OSError, ValueError):
+                return None
         print(os.getpid(), len([n for n in os.listdir(sys.argv[2])
-                                if n.startswith(f"pychrony.{{os.getpid()}}.")]), flush=True)
+                                if lock_pid(n) == os.getpid()]), flush=True)
         {ending}
     """
     sock_dir = os.path.dirname(victim.socket)
@@ -217,9 +236,9 @@ def test_directories_of_a_killed_process_are_removed_by_the_next_connection(
         stdout=subprocess.PIPE,
         text=True,
     )
-    sleeper = subprocess.Popen(["sleep", "60"])
     outside = tempfile.mkdtemp(prefix="pyc-outside-")
     planted: list[str] = []
+    sleeper: subprocess.Popen[bytes] | None = None
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
@@ -231,15 +250,27 @@ def test_directories_of_a_killed_process_are_removed_by_the_next_connection(
         assert len(left) == 1, left  # SIGKILL: no chance to clean up
 
         # Things the cleanup must leave alone:
-        live = os.path.join(sock_dir, f"pychrony.{sleeper.pid}.x")  # a live process's
+        live = os.path.join(sock_dir, "pychrony.live01")  # its lock is held
         other = os.path.join(sock_dir, "other.dir")  # not ours at all
-        foreign = os.path.join(sock_dir, f"pychrony.{dead}.foreign")  # another user's
-        link = os.path.join(sock_dir, f"pychrony.{dead}.link")  # a symlink, not a dir
-        for path in (live, other, foreign):
+        foreign = os.path.join(sock_dir, "pychrony.forei1")  # another user's
+        old_style = os.path.join(sock_dir, f"pychrony.{dead}.oldstyle12")  # no lock: not ours
+        link = os.path.join(sock_dir, "pychrony.link01")  # a symlink, not a dir
+        for path in (live, other, foreign, old_style):
             os.mkdir(path)
+            os.chmod(path, 0o711)
+            Path(path, "lock").write_text(f"{dead}\n")
             planted.append(path)
         nobody = pwd.getpwnam("nobody")
         os.chown(foreign, nobody.pw_uid, nobody.pw_gid)
+        os.chown(os.path.join(foreign, "lock"), nobody.pw_uid, nobody.pw_gid)
+        os.remove(os.path.join(old_style, "lock"))
+        os.mkdir(os.path.join(old_style, "inner"))
+        sleeper = subprocess.Popen(
+            ["flock", os.path.join(live, "lock"), "sh", "-c", "echo locked; exec sleep 60"],
+            stdout=subprocess.PIPE,
+        )
+        assert sleeper.stdout is not None
+        assert sleeper.stdout.readline() == b"locked\n"
         with open(os.path.join(outside, "keep"), "w") as f:
             f.write("keep\n")
         os.symlink(outside, link)
@@ -247,19 +278,24 @@ def test_directories_of_a_killed_process_are_removed_by_the_next_connection(
 
         with ChronyConnection(victim.socket) as conn:
             assert conn.get_tracking().stratum == 0
-            assert _ours(sock_dir, dead) == sorted(
-                [os.path.basename(foreign), os.path.basename(link)]
-            )
+            # The dead process's directory went; every lock file naming its
+            # pid that is held, or not ours, stayed.
+            assert not os.path.exists(os.path.join(sock_dir, left[0]))
+            assert _ours(sock_dir, dead) == sorted(os.path.basename(p) for p in (live, foreign))
         assert os.path.isdir(live)
         assert os.path.isdir(other)
         assert os.path.isdir(foreign)
+        assert os.path.isdir(os.path.join(old_style, "inner"))
         assert os.path.islink(link)
         assert os.listdir(outside) == ["keep"]
     finally:
         child.kill()
         child.wait(10)
-        sleeper.kill()
-        sleeper.wait(10)
+        if sleeper is not None:
+            sleeper.kill()
+            sleeper.wait(10)
+            assert sleeper.stdout is not None
+            sleeper.stdout.close()
         for path in planted:
             if os.path.islink(path):
                 os.unlink(path)

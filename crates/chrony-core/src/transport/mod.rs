@@ -24,6 +24,7 @@ use crate::protocol::MAX_REPLY_LEN;
 pub(crate) use connection::NativeConnection;
 use messages::conn_err;
 use random::Random;
+pub use unix::remove_client_dirs_at_exit;
 use unix::ClientDir;
 pub use unix::CLIENT_DIR_PREFIX;
 
@@ -206,10 +207,14 @@ impl Transport {
         }
     }
 
-    /// Placeholder until the client-directory work lands: always true.
-    #[allow(clippy::unused_self)]
+    /// The client socket chronyd replies to is still bound at its path (same
+    /// inode, as we created it); always true for UDP. False when something
+    /// removed or replaced it (then replies can never arrive: open again).
     pub(crate) fn client_socket_intact(&self) -> bool {
-        true
+        match &self.sock {
+            Sock::Unix { _dir: dir, .. } => dir.socket_intact(),
+            Sock::Udp(_) => true,
+        }
     }
 
     fn timed_out(&self, policy: &Policy, what: &str, elapsed: Duration) -> Error {
@@ -437,7 +442,3 @@ fn open_udp(addr: SocketAddr) -> Result<UdpSocket> {
     })?;
     Ok(sock)
 }
-
-/// Removes the client socket directories this process still has (placeholder
-/// until the client-directory registry lands).
-pub fn remove_client_dirs_at_exit() {}

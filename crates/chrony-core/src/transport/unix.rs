@@ -1,46 +1,307 @@
 //! The client socket's private directories beside chronyd's socket, and
 //! opening a Unix-socket connection through them.
+//!
+//! chronyd replies to the path the client socket is bound to, so the client
+//! must bind a socket chronyd's user can reach: in chronyd's socket
+//! directory, which usually belongs to that (unprivileged) user. That user
+//! can rename or replace entries there at any moment, so everything here is
+//! done through directory descriptors checked right after they are opened:
+//!
+//! 1. chronyd's directory is opened once, by the path the user gave.
+//! 2. `pychrony.<6 random>` is made there (`mkdirat`, mode 0700) and opened
+//!    with `O_NOFOLLOW`; it must be a directory owned by us with no access
+//!    for others, or we stop (it was replaced under us).
+//! 3. `lock` is created in it (`O_EXCL`) and held with `flock(LOCK_EX)` for
+//!    as long as the directory is in use, then the directory gets 0711: the
+//!    mode is the sign that its lock is held (see `remove_stale_dirs`).
+//! 4. `<5 random>` is made and checked the same way inside it, then 0711.
+//! 5. The socket `s` is bound by path (there is no `bindat`), then looked up
+//!    through the inner directory's descriptor: if it is not there, the bind
+//!    followed a path changed under us, and we stop. Only then is its mode
+//!    set, through that descriptor. Nobody but us can create entries in our
+//!    own directories, so the name checked is the name changed.
+//!
+//! Removal goes the same way, through the descriptors, and removes the outer
+//! directory only while its name still leads to the directory we made.
 
-use std::fs::{self, DirBuilder};
-use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+mod sys;
+
+use std::ffi::{CStr, CString, OsStr};
+use std::io::{self, ErrorKind, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::messages::{conn_err, permission_denied, unix_connect_error};
 use super::random::Random;
-use crate::error::{ConnectionFailure, Result};
+use crate::error::{ConnectionFailure, Error, Result};
 
 /// Prefix of the client socket directories this library creates.
 pub const CLIENT_DIR_PREFIX: &str = "pychrony.";
 
+/// Random characters after the prefix in the outer directory's name.
+const OUTER_RANDOM: usize = 6;
+/// Random characters in the inner directory's name (11 in all: about 65 bits).
+const INNER_RANDOM: usize = 5;
+/// The client socket's name in the inner directory.
+const SOCK_NAME: &CStr = c"s";
+/// The lock file in the outer directory, held while the directory is in use.
+const LOCK_NAME: &CStr = c"lock";
+/// What the client adds after chronyd's socket directory:
+/// "/pychrony.XXXXXX/XXXXX/s", 24 bytes.
+const SUFFIX_LEN: usize = 1 + CLIENT_DIR_PREFIX.len() + OUTER_RANDOM + 1 + INNER_RANDOM + 1 + 1;
+/// `sun_path` holds 108 bytes including the terminating NUL.
+const MAX_SOCKET_PATH: usize = 107;
+/// The longest socket directory (absolute path) the client socket fits beside.
+pub(crate) const MAX_SOCKET_DIR: usize = MAX_SOCKET_PATH - SUFFIX_LEN;
+/// A directory still being set up (mode 0700) is judged only once it has not
+/// changed for this long; setting one up takes microseconds.
+const SETUP_GRACE: Duration = Duration::from_secs(60);
+/// Names tried when a random name exists already.
+const NAME_TRIES: usize = 16;
+
+/// Identity of a file: device and inode.
+type FileId = (libc::dev_t, libc::ino_t);
+
+fn id_of(st: &libc::stat) -> FileId {
+    (st.st_dev, st.st_ino)
+}
+
+fn is_type(st: &libc::stat, kind: libc::mode_t) -> bool {
+    st.st_mode & libc::S_IFMT == kind
+}
+
+fn cstring(s: &str) -> CString {
+    // Our names are ASCII letters and digits, never NUL.
+    CString::new(s).unwrap_or_default()
+}
+
+/// A client directory in use: every descriptor and name needed to check and
+/// remove it without looking a path up again.
+#[derive(Debug)]
+struct Live {
+    /// chronyd's socket directory.
+    parent: OwnedFd,
+    outer_name: CString,
+    outer: OwnedFd,
+    outer_id: FileId,
+    /// The lock file, flocked (the lock goes when every copy of this
+    /// descriptor is closed: ours, and a forked child's).
+    lock: Option<OwnedFd>,
+    inner_name: Option<CString>,
+    inner: Option<OwnedFd>,
+    /// The socket as found through `inner` after the bind.
+    sock_id: Option<FileId>,
+    /// The absolute path the socket is bound to (chronyd replies there).
+    sock_path: PathBuf,
+}
+
+impl Live {
+    /// Removes what we made, through the descriptors. Our own directories
+    /// admit entries from nobody but us, so their names need no check; the
+    /// outer one's name sits in chronyd's directory, so it is removed only
+    /// while it is still our directory.
+    fn remove(self) {
+        if let (Some(inner), Some(inner_name)) = (&self.inner, &self.inner_name) {
+            let _ = sys::unlinkat(inner.as_fd(), SOCK_NAME, 0);
+            let _ = sys::unlinkat(self.outer.as_fd(), inner_name, libc::AT_REMOVEDIR);
+        }
+        if self.lock.is_some() {
+            let _ = sys::unlinkat(self.outer.as_fd(), LOCK_NAME, 0);
+        }
+        remove_if_same(self.parent.as_fd(), &self.outer_name, self.outer_id);
+        // The descriptors close here; the lock goes with the last copy.
+    }
+
+    /// The socket is still at its path, the same inode we bound.
+    fn socket_intact(&self) -> bool {
+        let Some(want) = self.sock_id else {
+            return false;
+        };
+        let Ok(path) = CString::new(self.sock_path.as_os_str().as_bytes()) else {
+            return false;
+        };
+        sys::lstat(&path).is_ok_and(|st| is_type(&st, libc::S_IFSOCK) && id_of(&st) == want)
+    }
+}
+
+/// `rmdir` of `dir/name`, only if it still is the directory `want`.
+fn remove_if_same(dir: BorrowedFd<'_>, name: &CStr, want: FileId) {
+    let same = sys::fstatat_nofollow(dir, name)
+        .is_ok_and(|st| is_type(&st, libc::S_IFDIR) && id_of(&st) == want);
+    if same {
+        // Even if the name were exchanged between the check and here,
+        // AT_REMOVEDIR removes only an empty directory in chronyd's
+        // directory, where its owner could remove it anyway.
+        let _ = sys::unlinkat(dir, name, libc::AT_REMOVEDIR);
+    }
+}
+
+/// One client directory's state, shared with the process-wide registry.
+#[derive(Debug)]
+struct Shared {
+    /// The process that made it: only it removes it (a forked child never
+    /// removes its parent's).
+    pid: u32,
+    live: Mutex<Option<Live>>,
+}
+
+impl Shared {
+    /// Removes the directory once (later calls find nothing), if this
+    /// process made it; in a forked child only the descriptors close.
+    fn remove(&self, wait: Option<Duration>) {
+        let Some(mut guard) = lock_within(&self.live, wait) else {
+            return;
+        };
+        let live = guard.take();
+        drop(guard);
+        if let Some(live) = live {
+            if self.pid == std::process::id() {
+                live.remove();
+            }
+        }
+    }
+}
+
+/// Every client directory of this process that is still in use, for
+/// [`remove_client_dirs_at_exit`].
+static REGISTRY: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+
+/// Locks `m`; with `wait`, gives up after that long (used at exit, where a
+/// lock held by a thread that no longer runs, e.g. in a forked child, must
+/// not hang the process). A poisoned lock is used as is: no code here panics
+/// while holding one, and the data stays consistent.
+fn lock_within<T>(m: &Mutex<T>, wait: Option<Duration>) -> Option<MutexGuard<'_, T>> {
+    let Some(wait) = wait else {
+        return Some(m.lock().unwrap_or_else(PoisonError::into_inner));
+    };
+    let until = Instant::now() + wait;
+    loop {
+        match m.try_lock() {
+            Ok(g) => return Some(g),
+            Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) if Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(TryLockError::WouldBlock) => return None,
+        }
+    }
+}
+
+/// Removes every client socket directory this process still has, through
+/// the descriptors it holds, even for connections whose calls are still
+/// running in other threads (those calls then fail or time out; their
+/// sockets stay open until they are dropped). Meant for interpreter exit,
+/// where daemon threads may never drop their connections.
+///
+/// Safe to call from any thread, and more than once: a directory is removed
+/// once, and connections dropped later remove nothing. Directories of a
+/// parent process (inherited across `fork`) are never touched.
+pub fn remove_client_dirs_at_exit() {
+    const WAIT: Option<Duration> = Some(Duration::from_millis(200));
+    let entries: Vec<Arc<Shared>> = match lock_within(&REGISTRY, WAIT) {
+        Some(reg) => reg.clone(),
+        None => return,
+    };
+    for entry in entries {
+        entry.remove(WAIT);
+    }
+}
+
 /// The client socket's private directories beside the server socket:
-/// `<server dir>/pychrony.<pid>.<random>/<random>/sock`. Removed on drop, by
-/// the process that created them only (a forked child never removes its
-/// parent's).
+/// `<server dir>/pychrony.<random>/<random>/s`, plus the lock file
+/// `<server dir>/pychrony.<random>/lock`. Removed on drop (or by
+/// [`remove_client_dirs_at_exit`]), by the process that created them only.
 #[derive(Debug)]
 pub(crate) struct ClientDir {
-    outer: PathBuf,
-    inner: PathBuf,
-    sock: PathBuf,
-    pid: u32,
+    shared: Arc<Shared>,
 }
 
 impl ClientDir {
-    fn remove(&self) {
-        if self.pid == std::process::id() {
-            let _ = fs::remove_file(&self.sock);
-            let _ = fs::remove_dir(&self.inner);
-            let _ = fs::remove_dir(&self.outer);
+    fn new(live: Live) -> ClientDir {
+        let shared = Arc::new(Shared {
+            pid: std::process::id(),
+            live: Mutex::new(Some(live)),
+        });
+        if let Some(mut reg) = lock_within(&REGISTRY, None) {
+            reg.push(Arc::clone(&shared));
         }
+        ClientDir { shared }
+    }
+
+    /// The bound socket is still at its path, the same inode we created:
+    /// chronyd's replies still reach it.
+    pub(crate) fn socket_intact(&self) -> bool {
+        let guard = lock_within(&self.shared.live, None);
+        guard
+            .as_ref()
+            .and_then(|g| g.as_ref())
+            .is_some_and(Live::socket_intact)
     }
 }
 
 impl Drop for ClientDir {
     fn drop(&mut self) {
-        self.remove();
+        self.shared.remove(None);
+        if let Some(mut reg) = lock_within(&REGISTRY, None) {
+            reg.retain(|e| !Arc::ptr_eq(e, &self.shared));
+        }
     }
 }
+
+// -- errors ------------------------------------------------------------------
+
+/// `doing` failed in `path`, e.g. "creating the client socket directory".
+fn setup_error(doing: &str, path: &Path, e: io::Error) -> Error {
+    if e.kind() == ErrorKind::PermissionDenied {
+        return permission_denied(&format!("{doing} in"), path, e);
+    }
+    conn_err(
+        ConnectionFailure::Unreachable,
+        format!("{doing} in {} failed: {e}", path.display()),
+        e,
+    )
+}
+
+/// The client directory was replaced or moved while we set it up: someone
+/// who can write to chronyd's socket directory interfered. We stop.
+fn changed_under_us(dir: &Path, what: &str) -> Error {
+    Error::connection(
+        ConnectionFailure::Unreachable,
+        format!(
+            "the client socket directory in {} was changed by someone else while it was being \
+             set up ({what}); nothing outside it was touched. chronyd's socket directory should \
+             be writable only by root and chronyd's user: check its owner and mode, or use the \
+             UDP command port (e.g. address \"127.0.0.1\")",
+            dir.display()
+        ),
+        None,
+    )
+}
+
+fn too_long(server: &Path, dir: &Path) -> Error {
+    let len = dir.as_os_str().len();
+    Error::connection(
+        ConnectionFailure::Unreachable,
+        format!(
+            "cannot create the client socket beside chronyd's socket {}: its directory {} is \
+             {len} bytes long, and at most {MAX_SOCKET_DIR} fit (the client binds \
+             <directory>/{CLIENT_DIR_PREFIX}XXXXXX/XXXXX/s, which must fit in the {MAX_SOCKET_PATH} \
+             bytes of sun_path, SUN_LEN). Use a shorter path for chronyd's socket \
+             ('bindcmdaddress' in chrony.conf), or the UDP command port (e.g. address \
+             \"127.0.0.1\")",
+            server.display(),
+            dir.display(),
+        ),
+        None,
+    )
+}
+
+// -- opening -------------------------------------------------------------------
 
 /// Connects to chronyd's socket at `server` from a client socket bound in
 /// a fresh private directory beside it.
@@ -58,103 +319,572 @@ pub(crate) fn open_unix(server: &Path, rng: &mut Random) -> Result<(UnixDatagram
         return Err(unix_connect_error(server, e));
     }
     drop(probe);
-    let dir = server
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("/"));
-    let pid = std::process::id();
-    let outer = dir.join(format!("{CLIENT_DIR_PREFIX}{pid}.{}", rng.alnum(12)));
-    let make_dir = |p: &Path| -> Result<()> {
-        DirBuilder::new().mode(0o711).create(p).map_err(|e| {
-            if e.kind() == ErrorKind::PermissionDenied {
-                permission_denied("creating the client socket directory in", dir, e)
-            } else {
-                conn_err(
-                    ConnectionFailure::Unreachable,
-                    format!(
-                        "cannot create the client socket directory {}: {e}",
-                        p.display()
-                    ),
+    let dir = match server.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // chronyd resolves the path we bind in its own context (its own working
+    // directory), so the bound path must be absolute. It is made absolute
+    // once, here, from the current directory; no /proc is needed.
+    let dir_abs =
+        std::path::absolute(dir).map_err(|e| setup_error("making the path absolute", dir, e))?;
+    let suffix_room = if dir_abs.as_os_str().as_bytes() == b"/" {
+        SUFFIX_LEN - 1
+    } else {
+        SUFFIX_LEN
+    };
+    if dir_abs.as_os_str().len() + suffix_room > MAX_SOCKET_PATH {
+        return Err(too_long(server, &dir_abs));
+    }
+    // The one lookup by path: the directory the user named (through the
+    // same path chronyd's socket was just reached by). Symlinks on the way
+    // are followed, as connect() and chronyd follow them; everything made
+    // in it is checked through this descriptor, and the bind's landing
+    // through the inner directory's, so a path changed later cannot mislead.
+    let parent: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(&dir_abs)
+        .map_err(|e| setup_error("opening the directory", &dir_abs, e))?
+        .into();
+    let live = make_dirs(parent, &dir_abs, rng)?;
+    // From here on, dropping `client_dir` removes what was made.
+    let client_dir = ClientDir::new(live);
+    let sock = bind_checked(&client_dir, &dir_abs)?;
+    sock.connect(server)
+        .map_err(|e| unix_connect_error(server, e))?;
+    Ok((sock, client_dir))
+}
+
+/// Opens `dir/name` as a directory (never through a symlink) and checks that
+/// it is ours and still as private as `mkdirat(…, 0700)` made it.
+fn open_own_dir(dir: BorrowedFd<'_>, name: &CStr, shown: &Path) -> Result<(OwnedFd, FileId)> {
+    let fd = sys::openat(dir, name, sys::DIR_FLAGS, 0)
+        .map_err(|e| changed_under_us(shown, &format!("opening what we created gave: {e}")))?;
+    let st = sys::fstat(fd.as_fd())
+        .map_err(|e| setup_error("inspecting the client socket directory", shown, e))?;
+    if !is_type(&st, libc::S_IFDIR) || st.st_uid != sys::geteuid() || st.st_mode & 0o077 != 0 {
+        return Err(changed_under_us(
+            shown,
+            "it was replaced by a directory that is not ours",
+        ));
+    }
+    Ok((fd, id_of(&st)))
+}
+
+/// `mkdirat(dir, <random name>, 0700)`, trying new names while one exists.
+fn make_random_dir(
+    dir: BorrowedFd<'_>,
+    prefix: &str,
+    len: usize,
+    shown: &Path,
+    rng: &mut Random,
+) -> Result<CString> {
+    for _ in 0..NAME_TRIES {
+        let name = cstring(&format!("{prefix}{}", rng.alnum(len)));
+        match sys::mkdirat(dir, &name, 0o700) {
+            Ok(()) => return Ok(name),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(setup_error(
+                    "creating the client socket directory",
+                    shown,
                     e,
-                )
+                ))
             }
-        })?;
-        // The umask may have narrowed the mode; chronyd's user must be able
-        // to traverse both directories to reach the socket.
-        fs::set_permissions(p, fs::Permissions::from_mode(0o711)).map_err(|e| {
+        }
+    }
+    Err(Error::connection(
+        ConnectionFailure::Unreachable,
+        format!(
+            "cannot create the client socket directory in {}: {NAME_TRIES} random names were \
+             all taken. Remove the {CLIENT_DIR_PREFIX}* entries there that no process uses",
+            shown.display()
+        ),
+        None,
+    ))
+}
+
+/// Steps 2 to 4 of the module docs: the outer directory with its held lock,
+/// and the inner directory.
+fn make_dirs(parent: OwnedFd, dir: &Path, rng: &mut Random) -> Result<Live> {
+    let outer_name = make_random_dir(parent.as_fd(), CLIENT_DIR_PREFIX, OUTER_RANDOM, dir, rng)?;
+    // If this fails, the name no longer leads to what we made: we cannot
+    // find our directory again, and remove nothing by that name.
+    let (outer, outer_id) = open_own_dir(parent.as_fd(), &outer_name, dir)?;
+    let mut live = Live {
+        parent,
+        outer_name,
+        outer,
+        outer_id,
+        lock: None,
+        inner_name: None,
+        inner: None,
+        sock_id: None,
+        sock_path: PathBuf::new(),
+    };
+    match fill_dirs(&mut live, dir, rng) {
+        Ok(()) => Ok(live),
+        Err(e) => {
+            live.remove();
+            Err(e)
+        }
+    }
+}
+
+fn fill_dirs(live: &mut Live, dir: &Path, rng: &mut Random) -> Result<()> {
+    let lock = sys::openat(
+        live.outer.as_fd(),
+        LOCK_NAME,
+        libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+        0o600,
+    )
+    .map_err(|e| {
+        if e.kind() == ErrorKind::AlreadyExists {
+            changed_under_us(dir, "another client's directory was put in its place")
+        } else {
+            setup_error("creating the client directory's lock file", dir, e)
+        }
+    })?;
+    // Blocking: a stale-directory scan of another process may hold it for
+    // a moment (it then sees mode 0700: still being set up, and leaves it).
+    sys::flock(lock.as_fd(), libc::LOCK_EX)
+        .map_err(|e| setup_error("locking the client socket directory", dir, e))?;
+    // Which process uses the directory, for people looking at it.
+    let mut file = std::fs::File::from(lock);
+    let _ = writeln!(file, "{}", std::process::id());
+    live.lock = Some(file.into());
+    // 0711: chronyd's user must traverse it to reach the socket. The mode
+    // also tells stale-directory scans that the lock is held from now on.
+    sys::fchmod(live.outer.as_fd(), 0o711)
+        .map_err(|e| setup_error("setting the mode of the client socket directory", dir, e))?;
+
+    let inner_name = make_random_dir(live.outer.as_fd(), "", INNER_RANDOM, dir, rng)?;
+    live.inner_name = Some(inner_name.clone());
+    let (inner, _) = open_own_dir(live.outer.as_fd(), &inner_name, dir)?;
+    sys::fchmod(inner.as_fd(), 0o711)
+        .map_err(|e| setup_error("setting the mode of the client socket directory", dir, e))?;
+    live.inner = Some(inner);
+    let outer = Path::new(OsStr::from_bytes(live.outer_name.as_bytes()));
+    let inner = Path::new(OsStr::from_bytes(inner_name.as_bytes()));
+    live.sock_path = dir
+        .join(outer)
+        .join(inner)
+        .join(OsStr::from_bytes(SOCK_NAME.to_bytes()));
+    remove_stale_dirs(live.parent.as_fd(), live.outer_id);
+    Ok(())
+}
+
+/// Step 5 of the module docs: binds the socket by path, then checks through
+/// the inner directory's descriptor that it landed there before setting its
+/// mode through that descriptor.
+fn bind_checked(client_dir: &ClientDir, dir: &Path) -> Result<UnixDatagram> {
+    let mut guard = lock_within(&client_dir.shared.live, None);
+    let Some(live) = guard.as_mut().and_then(|g| g.as_mut()) else {
+        return Err(changed_under_us(dir, "it was removed"));
+    };
+    let Some(inner) = &live.inner else {
+        return Err(changed_under_us(dir, "it was removed"));
+    };
+    let sock = UnixDatagram::bind(&live.sock_path).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) {
+            // Our own directories do not vanish: the path was changed.
+            changed_under_us(dir, &format!("binding the client socket gave: {e}"))
+        } else {
             conn_err(
                 ConnectionFailure::Unreachable,
-                format!("cannot set the mode of {}: {e}", p.display()),
+                format!(
+                    "cannot bind the client socket {}: {e}",
+                    live.sock_path.display()
+                ),
                 e,
             )
-        })
-    };
-    make_dir(&outer)?;
-    let inner = outer.join(rng.alnum(16));
-    let sock_path = inner.join("sock");
-    let client_dir = ClientDir {
-        outer,
-        inner,
-        sock: sock_path,
-        pid,
-    };
-    make_dir(&client_dir.inner)?;
-    remove_stale_dirs(dir, &client_dir.outer);
-    let sock = UnixDatagram::bind(&client_dir.sock).map_err(|e| {
-        conn_err(
-            ConnectionFailure::Unreachable,
-            format!(
-                "cannot bind the client socket {}: {e}",
-                client_dir.sock.display()
-            ),
-            e,
-        )
+        }
     })?;
-    // chronyd (often not root) replies by writing to this socket.
-    fs::set_permissions(&client_dir.sock, fs::Permissions::from_mode(0o666)).map_err(|e| {
+    let st = sys::fstatat_nofollow(inner.as_fd(), SOCK_NAME)
+        .map_err(|_| changed_under_us(dir, "the client socket was bound elsewhere"))?;
+    if !is_type(&st, libc::S_IFSOCK) || st.st_uid != sys::geteuid() {
+        return Err(changed_under_us(dir, "the client socket is not ours"));
+    }
+    live.sock_id = Some(id_of(&st));
+    // chronyd (often not root) replies by writing to this socket. The name
+    // was just checked in a directory only we can add entries to.
+    sys::fchmodat(inner.as_fd(), SOCK_NAME, 0o666).map_err(|e| {
         conn_err(
             ConnectionFailure::Unreachable,
             format!("cannot set the mode of the client socket: {e}"),
             e,
         )
     })?;
-    sock.connect(server)
-        .map_err(|e| unix_connect_error(server, e))?;
-    Ok((sock, client_dir))
+    Ok(sock)
 }
 
-/// Removes `pychrony.<pid>.*` directories beside the server socket that were
-/// left by processes that no longer exist (killed before they could clean
-/// up). Only real directories owned by the same user as `ours` are touched;
-/// never those of live processes or other programs.
-fn remove_stale_dirs(dir: &Path, ours: &Path) {
-    let Ok(our_meta) = fs::symlink_metadata(ours) else {
+// -- stale directories ---------------------------------------------------------
+
+/// A name this version gives its outer directories: the prefix and exactly
+/// `OUTER_RANDOM` letters or digits. Older versions' `pychrony.<pid>.<random>`
+/// directories have no lock and are left to them.
+fn is_client_dir_name(name: &CStr) -> bool {
+    name.to_bytes()
+        .strip_prefix(CLIENT_DIR_PREFIX.as_bytes())
+        .is_some_and(|rest| {
+            rest.len() == OUTER_RANDOM && rest.iter().all(u8::is_ascii_alphanumeric)
+        })
+}
+
+/// Removes client directories in chronyd's directory `parent` that are
+/// provably dead, i.e. left by processes that ended without removing them.
+///
+/// A directory is judged by its lock, never by process ids (which mean
+/// nothing across PID namespaces, and need /proc). It is dead when:
+/// - it is a real directory owned by us (opened with `O_NOFOLLOW`), and
+/// - its lock file can be locked now (`LOCK_EX|LOCK_NB`), or there is none,
+///   so nobody holds it: the creator and every forked child are gone, and
+/// - its mode is 0711, which its creator sets only after taking the lock
+///   (so the lock was taken and has been released), or it has not changed
+///   for `SETUP_GRACE`: a creator killed while setting it up (mode 0700)
+///   takes microseconds to get from `mkdir` to the lock, and one stopped
+///   there for longer finds its directory gone and fails cleanly.
+///
+/// Everything is removed through descriptors: the lock file and the inner
+/// directory with its socket (anything deeper makes the removal stop).
+fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId) {
+    let Ok(names) = sys::list(parent) else {
         return;
     };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name.strip_prefix(CLIENT_DIR_PREFIX) else {
+    for name in names.iter().filter(|n| is_client_dir_name(n)) {
+        let Ok(fd) = sys::openat(parent, name, sys::DIR_FLAGS, 0) else {
             continue;
         };
-        let Some((pid, _)) = rest.split_once('.') else {
+        let Ok(st) = sys::fstat(fd.as_fd()) else {
             continue;
         };
-        let Ok(pid) = pid.parse::<u32>() else {
-            continue;
-        };
-        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+        if !is_type(&st, libc::S_IFDIR) || st.st_uid != sys::geteuid() || id_of(&st) == ours {
             continue;
         }
-        let path = entry.path();
-        match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() && m.uid() == our_meta.uid() => {
-                let _ = fs::remove_dir_all(&path);
+        // Held (and so kept open) until the directory is gone.
+        let lock = match sys::openat(
+            fd.as_fd(),
+            LOCK_NAME,
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+            0,
+        ) {
+            Ok(lock) => {
+                let regular = sys::fstat(lock.as_fd())
+                    .is_ok_and(|l| is_type(&l, libc::S_IFREG) && l.st_uid == sys::geteuid());
+                if !regular || sys::flock(lock.as_fd(), libc::LOCK_EX | libc::LOCK_NB).is_err() {
+                    continue; // in use (or not ours)
+                }
+                Some(lock)
             }
-            _ => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(_) => continue,
+        };
+        // The mode after the lock was won: see the rule above.
+        let Ok(st) = sys::fstat(fd.as_fd()) else {
+            continue;
+        };
+        if st.st_mode & 0o7777 != 0o711 && !unchanged_for(&st, SETUP_GRACE) {
+            continue;
         }
+        remove_dead_dir(parent, name, &fd, id_of(&st));
+        drop(lock);
+    }
+}
+
+/// The directory's inode has not changed (ctime) for `grace`.
+fn unchanged_for(st: &libc::stat, grace: Duration) -> bool {
+    let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) else {
+        return false;
+    };
+    let ctime = Duration::from_secs(u64::try_from(st.st_ctime).unwrap_or(u64::MAX));
+    now.checked_sub(ctime).is_some_and(|age| age > grace)
+}
+
+/// Removes a dead client directory's entries (files, and directories of
+/// files owned by us) through `outer`, then the directory itself.
+fn remove_dead_dir(parent: BorrowedFd<'_>, name: &CStr, outer: &OwnedFd, id: FileId) {
+    let Ok(entries) = sys::list(outer.as_fd()) else {
+        return;
+    };
+    for entry in &entries {
+        let Ok(st) = sys::fstatat_nofollow(outer.as_fd(), entry) else {
+            continue;
+        };
+        if is_type(&st, libc::S_IFDIR) {
+            let Ok(sub) = sys::openat(outer.as_fd(), entry, sys::DIR_FLAGS, 0) else {
+                continue;
+            };
+            let own = sys::fstat(sub.as_fd()).is_ok_and(|s| s.st_uid == sys::geteuid());
+            if !own {
+                continue;
+            }
+            for file in sys::list(sub.as_fd()).unwrap_or_default() {
+                // A directory in there fails (EISDIR) and stays: we made none.
+                let _ = sys::unlinkat(sub.as_fd(), &file, 0);
+            }
+            let _ = sys::unlinkat(outer.as_fd(), entry, libc::AT_REMOVEDIR);
+        } else {
+            let _ = sys::unlinkat(outer.as_fd(), entry, 0);
+        }
+    }
+    remove_if_same(parent, name, id);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+
+    /// A fresh short directory with a server socket `s` in it, removed on drop.
+    struct Server {
+        dir: PathBuf,
+        sock: UnixDatagram,
+    }
+
+    impl Server {
+        fn new() -> Server {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            Server::at(&PathBuf::from(format!(
+                "/tmp/pcu{}-{n}",
+                std::process::id()
+            )))
+        }
+
+        fn at(dir: &Path) -> Server {
+            let _ = fs::remove_dir_all(dir);
+            fs::create_dir_all(dir).unwrap();
+            let sock = UnixDatagram::bind(dir.join("s")).unwrap();
+            Server {
+                dir: dir.to_path_buf(),
+                sock,
+            }
+        }
+
+        fn path(&self) -> PathBuf {
+            self.dir.join("s")
+        }
+
+        /// Our client directories in the server's directory.
+        fn client_dirs(&self) -> Vec<String> {
+            let mut names: Vec<String> = fs::read_dir(&self.dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(CLIENT_DIR_PREFIX))
+                .collect();
+            names.sort();
+            names
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn mode(p: &Path) -> u32 {
+        fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn sock_path(dir: &ClientDir) -> PathBuf {
+        let live = dir.shared.live.lock().unwrap();
+        live.as_ref().unwrap().sock_path.clone()
+    }
+
+    #[test]
+    fn suffix_and_limit() {
+        assert_eq!(SUFFIX_LEN, "/pychrony.XXXXXX/XXXXX/s".len());
+        assert_eq!(SUFFIX_LEN, 24);
+        assert_eq!(MAX_SOCKET_DIR, 83);
+    }
+
+    #[test]
+    fn client_dir_names() {
+        assert!(is_client_dir_name(c"pychrony.aZ09bc"));
+        assert!(!is_client_dir_name(c"pychrony.aZ09b"));
+        assert!(!is_client_dir_name(c"pychrony.aZ09bcd"));
+        assert!(!is_client_dir_name(c"pychrony.123.abcdefabcdef"));
+        assert!(!is_client_dir_name(c"pychrony.ab.cd."));
+        assert!(!is_client_dir_name(c"other.abcdef"));
+    }
+
+    #[test]
+    fn layout_modes_lock_and_removal() {
+        let server = Server::new();
+        let (sock, dir) = open_unix(&server.path(), &mut Random::new()).unwrap();
+        let names = server.client_dirs();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(is_client_dir_name(&cstring(&names[0])), "{names:?}");
+        let outer = server.dir.join(&names[0]);
+        let lock = outer.join("lock");
+        assert_eq!(mode(&outer), 0o711);
+        assert_eq!(mode(&lock), 0o600);
+        assert_eq!(
+            fs::read_to_string(&lock).unwrap(),
+            format!("{}\n", std::process::id())
+        );
+        let path = sock_path(&dir);
+        assert_eq!(path.parent().unwrap().parent().unwrap(), outer);
+        assert_eq!(mode(path.parent().unwrap()), 0o711);
+        assert_eq!(mode(&path), 0o666);
+        assert_eq!(
+            fs::symlink_metadata(&path).unwrap().uid(),
+            sys::geteuid(),
+            "owned by us"
+        );
+        // The lock is held: nobody else can take it.
+        let other = fs::File::open(&lock).unwrap();
+        assert!(sys::flock(other.as_fd(), libc::LOCK_EX | libc::LOCK_NB).is_err());
+        // chronyd sees the bound (absolute) path and can reply to it.
+        sock.send(b"ping").unwrap();
+        let mut buf = [0u8; 8];
+        let (n, from) = server.sock.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        assert_eq!(from.as_pathname(), Some(path.as_path()));
+        server.sock.send_to(b"pong", &path).unwrap();
+        assert_eq!(sock.recv(&mut buf).unwrap(), 4);
+        assert!(dir.socket_intact());
+        drop(dir);
+        assert!(server.client_dirs().is_empty());
+        // Removal released the lock.
+        drop(other);
+    }
+
+    #[test]
+    fn socket_intact_notices_a_removed_or_replaced_socket() {
+        let server = Server::new();
+        let (_sock, dir) = open_unix(&server.path(), &mut Random::new()).unwrap();
+        let path = sock_path(&dir);
+        assert!(dir.socket_intact());
+        fs::remove_file(&path).unwrap();
+        assert!(!dir.socket_intact());
+        let _other = UnixDatagram::bind(&path).unwrap(); // same path, new inode
+        assert!(!dir.socket_intact());
+        drop(dir);
+        assert!(server.client_dirs().is_empty());
+    }
+
+    #[test]
+    fn a_relative_server_path_binds_an_absolute_client_path() {
+        let server = Server::new();
+        // The server's path relative to the current directory, without chdir
+        // (tests run in parallel threads).
+        let cwd = std::env::current_dir().unwrap();
+        let up: PathBuf = cwd.components().skip(1).map(|_| "..").collect();
+        let relative = up.join(server.path().strip_prefix("/").unwrap());
+        assert!(relative.is_relative());
+        let (sock, dir) = open_unix(&relative, &mut Random::new()).unwrap();
+        let path = sock_path(&dir);
+        assert!(path.is_absolute(), "{}", path.display());
+        sock.send(b"ping").unwrap();
+        let mut buf = [0u8; 8];
+        let (_, from) = server.sock.recv_from(&mut buf).unwrap();
+        assert_eq!(from.as_pathname(), Some(path.as_path()));
+        assert_eq!(server.client_dirs().len(), 1);
+        drop(dir);
+        assert!(server.client_dirs().is_empty());
+    }
+
+    /// `/tmp/pcl<pid>-<n>/ddd…` of exactly `len` bytes.
+    fn dir_of_len(len: usize) -> PathBuf {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let base = format!("/tmp/pcl{}-{n}/", std::process::id());
+        PathBuf::from(format!("{base}{}", "d".repeat(len - base.len())))
+    }
+
+    #[test]
+    fn socket_directories_up_to_83_bytes_work_longer_ones_fail_clearly() {
+        let fits = dir_of_len(MAX_SOCKET_DIR);
+        let server = Server::at(&fits);
+        let (_sock, dir) = open_unix(&server.path(), &mut Random::new()).unwrap();
+        assert_eq!(sock_path(&dir).as_os_str().len(), MAX_SOCKET_PATH);
+        drop(dir);
+        let _ = fs::remove_dir_all(fits.parent().unwrap());
+
+        let long = dir_of_len(MAX_SOCKET_DIR + 1);
+        let server = Server::at(&long);
+        let e = open_unix(&server.path(), &mut Random::new()).unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(
+            e,
+            Error::Connection {
+                kind: ConnectionFailure::Unreachable,
+                ..
+            }
+        ));
+        assert!(text.contains(&long.display().to_string()), "{text}");
+        assert!(text.contains("84 bytes long, and at most 83 fit"), "{text}");
+        assert!(text.contains("shorter path"), "{text}");
+        assert!(text.contains("UDP command port"), "{text}");
+        assert!(server.client_dirs().is_empty());
+        let _ = fs::remove_dir_all(long.parent().unwrap());
+    }
+
+    #[test]
+    fn setup_grace_is_judged_by_ctime() {
+        let f = fs::File::open("/").unwrap();
+        let mut st = sys::fstat(f.as_fd()).unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        st.st_ctime = (now - 120) as libc::time_t;
+        assert!(unchanged_for(&st, SETUP_GRACE));
+        st.st_ctime = (now - 10) as libc::time_t;
+        assert!(!unchanged_for(&st, SETUP_GRACE));
+        st.st_ctime = (now + 3600) as libc::time_t; // a clock stepped back
+        assert!(!unchanged_for(&st, SETUP_GRACE));
+    }
+
+    /// Makes `<dir>/<name>` as a client directory of a given state.
+    fn plant(dir: &Path, name: &str, mode: u32, lock: bool) -> PathBuf {
+        let p = dir.join(name);
+        fs::create_dir(&p).unwrap();
+        fs::create_dir(p.join("inner")).unwrap();
+        fs::write(p.join("inner").join("s"), b"").unwrap();
+        if lock {
+            fs::write(p.join("lock"), b"1\n").unwrap();
+        }
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    #[test]
+    fn the_stale_scan_removes_only_unlocked_finished_directories() {
+        let server = Server::new();
+        let dead = plant(&server.dir, "pychrony.dead01", 0o711, true);
+        let live = plant(&server.dir, "pychrony.live01", 0o711, true);
+        let young = plant(&server.dir, "pychrony.young1", 0o700, true);
+        let young_nolock = plant(&server.dir, "pychrony.young2", 0o700, false);
+        let old_style = plant(&server.dir, "pychrony.123.abcdefabcdef", 0o711, false);
+        let outside = server.dir.join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("keep"), b"x").unwrap();
+        let link = server.dir.join("pychrony.link01");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        // Another process's lock (another open file description: flock
+        // locks conflict even within one process).
+        let held = fs::File::open(live.join("lock")).unwrap();
+        sys::flock(held.as_fd(), libc::LOCK_EX).unwrap();
+
+        let (_sock, dir) = open_unix(&server.path(), &mut Random::new()).unwrap();
+        assert!(!dead.exists(), "dead directory left");
+        for kept in [&live, &young, &young_nolock, &old_style] {
+            assert!(kept.join("inner").join("s").exists(), "{}", kept.display());
+        }
+        assert!(link.is_symlink());
+        assert!(outside.join("keep").exists());
+        drop(held); // the live one's process ends
+        let (_sock2, dir2) = open_unix(&server.path(), &mut Random::new()).unwrap();
+        assert!(!live.exists(), "unlocked directory left");
+        assert!(young.exists() && young_nolock.exists());
+        drop((dir, dir2));
     }
 }
