@@ -717,14 +717,16 @@ fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
-/// The client directories `pychrony.<our pid>.*` beside the fake's socket.
+/// The client directories beside the fake's socket that this process made:
+/// `pychrony.<6 random>` whose lock file holds our pid.
 fn our_client_dirs(dir: &Path) -> Vec<PathBuf> {
-    let prefix = format!("pychrony.{}.", std::process::id());
+    let pid = std::process::id().to_string();
     fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| e.file_name().to_string_lossy().starts_with("pychrony."))
         .map(|e| e.path())
+        .filter(|p| fs::read_to_string(p.join("lock")).is_ok_and(|t| t.trim() == pid))
         .collect()
 }
 
@@ -733,19 +735,21 @@ fn assert_client_socket_layout(fake: &Fake) {
     assert_eq!(outer.len(), 1, "{outer:?}");
     let outer = &outer[0];
     let suffix = outer.file_name().unwrap().to_string_lossy().into_owned();
-    let random = suffix.rsplit('.').next().unwrap();
-    assert_eq!(random.len(), 12, "{suffix}");
+    let random = suffix.strip_prefix("pychrony.").unwrap();
+    assert_eq!(random.len(), 6, "{suffix}");
     assert_eq!(mode(outer), 0o711, "{}", outer.display());
+    assert_eq!(mode(&outer.join("lock")), 0o600);
     let inner: Vec<PathBuf> = fs::read_dir(outer)
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n != "lock"))
         .collect();
     assert_eq!(inner.len(), 1, "{inner:?}");
     let inner = &inner[0];
-    assert_eq!(inner.file_name().unwrap().len(), 16);
+    assert_eq!(inner.file_name().unwrap().len(), 5);
     assert_eq!(mode(inner), 0o711, "{}", inner.display());
-    let sock = inner.join("sock");
+    let sock = inner.join("s");
     let meta = fs::symlink_metadata(&sock).unwrap();
     assert!(meta.file_type().is_socket());
     assert_eq!(mode(&sock), 0o666);
@@ -785,35 +789,61 @@ fn client_socket_directories_have_their_modes_and_are_removed() {
     assert_eq!(left.len(), 1, "{left:?}");
 }
 
+/// A client directory as a process of this version leaves it: 0711, a lock
+/// file and an inner directory.
+fn plant_client_dir(path: &Path) {
+    fs::create_dir(path).unwrap();
+    fs::create_dir(path.join("abcde")).unwrap();
+    fs::File::create(path.join("lock")).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o711)).unwrap();
+}
+
 #[test]
 fn stale_client_directories_of_dead_processes_are_removed() {
     let fake = Fake::start(serve(Daemon::sample(1)));
-    let mut dead = std::process::Command::new("true").spawn().unwrap();
-    let dead_pid = dead.id();
-    dead.wait().unwrap();
-    let mut live = std::process::Command::new("sleep")
-        .arg("30")
+    // Dead: nobody holds its lock. Live: another process holds its lock
+    // (flock(1)), as a live client does.
+    let stale = fake.dir().join("pychrony.dead01");
+    plant_client_dir(&stale);
+    let kept_live = fake.dir().join("pychrony.live01");
+    plant_client_dir(&kept_live);
+    let mut holder = std::process::Command::new("flock")
+        .arg(kept_live.join("lock"))
+        .args(["sleep", "30"])
         .spawn()
         .unwrap();
-    let stale = fake.dir().join(format!("pychrony.{dead_pid}.xyz"));
-    let kept_live = fake.dir().join(format!("pychrony.{}.xyz", live.id()));
+    let held = Instant::now();
+    while std::process::Command::new("flock")
+        .args(["-n"])
+        .arg(kept_live.join("lock"))
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            held.elapsed() < Duration::from_secs(10),
+            "flock(1) never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let unrelated = fake.dir().join("other.dir");
-    let not_a_pid = fake.dir().join("pychrony.notapid.xyz");
-    for d in [&stale, &kept_live, &unrelated, &not_a_pid] {
+    let not_ours = fake.dir().join("pychrony.notapid.xyz");
+    for d in [&unrelated, &not_ours] {
         fs::create_dir_all(d.join("inner")).unwrap();
         fs::write(d.join("inner").join("file"), b"x").unwrap();
     }
 
     let client = connect(&fake, Via::Unix);
     client.tracking().unwrap();
-    let _ = live.kill();
-    let _ = live.wait();
-    assert!(!stale.exists(), "stale directory of pid {dead_pid} left");
-    assert!(kept_live.join("inner/file").exists());
+    assert!(!stale.exists(), "stale directory left");
+    assert!(kept_live.join("abcde").exists());
     assert!(unrelated.join("inner/file").exists());
-    assert!(not_a_pid.join("inner/file").exists());
+    assert!(not_ours.join("inner/file").exists());
     assert_eq!(our_client_dirs(fake.dir()).len(), 1);
     drop(client);
+    let _ = holder.kill();
+    let _ = holder.wait();
     assert!(our_client_dirs(fake.dir()).is_empty());
 }
 

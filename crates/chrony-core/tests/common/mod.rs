@@ -135,7 +135,7 @@ pub struct Fake {
 static NEXT_DIR: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh directory (mode 0750) for one fake's socket, with a short path:
-/// the client binds `<dir>/pychrony.<pid>.<12>/<16>/sock` beside it, and
+/// the client binds `<dir>/pychrony.<6>/<5>/s` beside it, and
 /// `sun_path` holds 107 bytes.
 fn fresh_dir() -> PathBuf {
     let mut base = std::env::temp_dir();
