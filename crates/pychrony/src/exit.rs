@@ -74,10 +74,13 @@ pub(crate) fn detach<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> (
             park_forever();
         }
         let value = f();
-        match enter() {
-            Some(back) => (value, back),
-            None => park_forever(),
+        if let Some(back) = enter() {
+            return (value, back);
         }
+        // What the call made (a connection opened after the exit hook ran)
+        // is dropped here, removing its files.
+        drop(value);
+        park_forever()
     })
 }
 

@@ -33,7 +33,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::messages::{conn_err, permission_denied, unix_connect_error};
@@ -171,6 +173,39 @@ impl Shared {
 /// [`remove_client_dirs_at_exit`].
 static REGISTRY: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
 
+/// Client directories being set up right now; the exit cleanup waits for
+/// them, so that none is half made when the process ends.
+static CREATING: AtomicUsize = AtomicUsize::new(0);
+/// Set by [`remove_client_dirs_at_exit`]: from then on only the thread that
+/// called it (the one finishing the program) may set up new directories.
+static EXITING: Mutex<Option<ThreadId>> = Mutex::new(None);
+
+/// Counts a setup in progress for as long as it lives.
+struct Creating(());
+
+impl Creating {
+    fn enter() -> Result<Creating> {
+        CREATING.fetch_add(1, Ordering::SeqCst);
+        let guard = Creating(());
+        let exiting = *lock_within(&EXITING, None).as_deref().unwrap_or(&None);
+        match exiting {
+            Some(t) if t != std::thread::current().id() => Err(Error::connection(
+                ConnectionFailure::Unreachable,
+                "the program is exiting: no new connection to chronyd's Unix socket is opened \
+                 by other threads after its exit cleanup ran",
+                None,
+            )),
+            _ => Ok(guard),
+        }
+    }
+}
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        CREATING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Locks `m`; with `wait`, gives up after that long (used at exit, where a
 /// lock held by a thread that no longer runs, e.g. in a forked child, must
 /// not hang the process). A poisoned lock is used as is: no code here panics
@@ -203,6 +238,14 @@ fn lock_within<T>(m: &Mutex<T>, wait: Option<Duration>) -> Option<MutexGuard<'_,
 /// parent process (inherited across `fork`) are never touched.
 pub fn remove_client_dirs_at_exit() {
     const WAIT: Option<Duration> = Some(Duration::from_millis(200));
+    if let Some(mut exiting) = lock_within(&EXITING, WAIT) {
+        *exiting = Some(std::thread::current().id());
+    }
+    // Setups already under way finish (microseconds) and register first.
+    let until = Instant::now() + Duration::from_millis(200);
+    while CREATING.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let entries: Vec<Arc<Shared>> = match lock_within(&REGISTRY, WAIT) {
         Some(reg) => reg.clone(),
         None => return,
@@ -319,6 +362,7 @@ pub(crate) fn open_unix(server: &Path, rng: &mut Random) -> Result<(UnixDatagram
         return Err(unix_connect_error(server, e));
     }
     drop(probe);
+    let _creating = Creating::enter()?;
     let dir = match server.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
