@@ -7,10 +7,11 @@ protocol work and the thread safety live in ``pychrony._core.Client``.
 import math
 import numbers
 import threading
+from collections.abc import Callable
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING
 
-from pychrony.exceptions import _RTCUnavailableError
+from pychrony.exceptions import ChronySubinterpreterError, _RTCUnavailableError
 from pychrony.models import RTCData, Source, SourceStats, TrackingStatus, Transport
 
 if TYPE_CHECKING:
@@ -22,20 +23,53 @@ __all__ = ["ChronyConnection"]
 BACKENDS = ("native", "libchrony")
 #: Upper bound for ``timeout``, in seconds. An hour is far beyond any useful
 #: wait for chronyd's reply; a larger value is most likely a unit mistake
-#: (milliseconds passed as seconds).
+#: (milliseconds passed as seconds). The extension checks the same bounds.
 MAX_TIMEOUT = 3600.0
 #: Lower bound for ``timeout``, in seconds: a shorter wait could not even
 #: see a reply from a chronyd on the same machine.
 MIN_TIMEOUT = 0.001
 #: Upper bound for ``retries``.
 MAX_RETRIES = 30
+#: Longest rendering of a rejected value in an error message.
+MAX_SHOWN = 40
 
 _OUTSIDE_WITH = "ChronyConnection methods must be called within a 'with' block"
+
+_SUBINTERPRETER_MESSAGE = (
+    "pychrony cannot be used in a sub-interpreter: its compiled part (a PyO3 "
+    "extension) serves only the main interpreter of a process. Call it from the "
+    "main interpreter (a thread or a subprocess works)"
+)
 
 # The compiled module, imported on first use so that ``import pychrony`` (the
 # models, the exceptions, the pytest plugin) works even where the extension is
 # missing. Tests may replace this attribute with a stand-in module.
 _core: ModuleType | None = None
+# Whether this interpreter is the main one; None until first asked.
+_main_interpreter: bool | None = None
+
+
+def _in_main_interpreter() -> bool:
+    """Tell whether this is the process's main interpreter, without the extension.
+
+    The interpreters module is ``_interpreters`` on 3.13+ and
+    ``_xxsubinterpreters`` on 3.10-3.12; both compare ``get_current()`` with
+    ``get_main()``. If neither can answer, assume the main interpreter: the
+    import of the extension then fails in a sub-interpreter, and
+    ``_client_class`` turns that failure into the same error.
+    """
+    global _main_interpreter
+    if _main_interpreter is None:
+        answer = True
+        for name in ("_interpreters", "_xxsubinterpreters"):
+            try:
+                module = __import__(name)
+                answer = bool(module.get_current() == module.get_main())
+            except Exception:
+                continue
+            break
+        _main_interpreter = answer
+    return _main_interpreter
 
 
 def _client_class() -> "type[Client]":
@@ -43,19 +77,118 @@ def _client_class() -> "type[Client]":
 
     Looking the class up on every call lets tests monkeypatch either this
     module's ``_core`` or ``pychrony._core.Client``.
+
+    Raises:
+        ChronySubinterpreterError: Called in a sub-interpreter. The extension
+            is not even loaded there: a PyO3 module belongs to the first
+            interpreter that imports it, so loading it here would break the
+            main interpreter's later use.
     """
     global _core
     core = _core
     if core is None:
-        from pychrony import _core as compiled
-
+        if not _in_main_interpreter():
+            raise ChronySubinterpreterError(_SUBINTERPRETER_MESSAGE)
+        try:
+            from pychrony import _core as compiled
+        except ImportError as exc:
+            if "subinterpreter" in str(exc).replace("-", ""):
+                raise ChronySubinterpreterError(_SUBINTERPRETER_MESSAGE) from exc
+            raise
         core = _core = compiled
     client: type[Client] = core.Client
     return client
 
 
-def _validate_options(timeout: object, retries: object, backend: object) -> tuple[float, int, str]:
-    """Check the connection options and return them normalised.
+def _make_checks() -> tuple[
+    Callable[[object], str | None],
+    Callable[[object, object, object], tuple[float, int, str]],
+]:
+    """Build the argument checks, shared by ``ChronyConnection`` and the functions.
+
+    Everything the checks use is bound here, in their closure, not looked up
+    in module globals at call time: a call made while the interpreter shuts
+    down (from ``__del__`` or atexit) runs after finalisation has cleared
+    module namespaces, ``numbers`` and this one included, and must still
+    accept ``timeout=1.0``. Plain ints and floats never reach the
+    ``numbers`` ABCs, whose state finalisation also tears down.
+    """
+    real, integral = numbers.Real, numbers.Integral
+    isfinite, inf = math.isfinite, math.inf
+    min_timeout, max_timeout, max_retries = MIN_TIMEOUT, MAX_TIMEOUT, MAX_RETRIES
+    backends, max_shown = BACKENDS, MAX_SHOWN
+    choices = ", ".join(map(repr, BACKENDS))
+
+    def shown(value: object) -> str:
+        """``repr(value)`` cut to ``MAX_SHOWN`` characters, never failing on a huge int."""
+        if type(value) is int and value.bit_length() > 4 * max_shown:
+            # repr() of a huge int is slow, and refused past 4300 digits.
+            return f"<int of {value.bit_length()} bits>"
+        try:
+            text = repr(value)
+        except Exception:
+            return f"<{type(value).__name__} object>"
+        return text if len(text) <= max_shown else text[: max_shown - 1] + "…"
+
+    def check_address(address: object) -> str | None:
+        if address is None:
+            return None
+        if not isinstance(address, str):
+            raise TypeError(
+                f"address must be a str or None, got {shown(address)} "
+                f"of type {type(address).__name__}"
+            )
+        try:
+            address.encode("utf-8")
+        except UnicodeEncodeError:
+            # os.fsdecode() of a non-UTF-8 path gives lone surrogates.
+            raise ValueError(
+                f"address must be valid UTF-8 text, got {shown(address)}: "
+                "a socket path that is not UTF-8 is not supported"
+            ) from None
+        return address
+
+    def check_options(timeout: object, retries: object, backend: object) -> tuple[float, int, str]:
+        kind = type(timeout)
+        # Plain ints and floats first, without the numbers ABCs.
+        if (kind is not float and kind is not int) and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float, real))
+        ):
+            raise TypeError(
+                f"timeout must be a number of seconds (int or float), got {shown(timeout)} "
+                f"of type {kind.__name__}"
+            )
+        try:
+            seconds = float(timeout)  # type: ignore[arg-type]
+        except OverflowError:  # an int or Fraction too large for a float
+            seconds = inf
+        if not (isfinite(seconds) and min_timeout <= seconds <= max_timeout):
+            raise ValueError(
+                f"timeout must be a number of seconds from {min_timeout:g} to {max_timeout:g}, "
+                f"got {shown(timeout)}"
+            )
+        kind = type(retries)
+        if kind is not int and (
+            isinstance(retries, bool) or not isinstance(retries, (int, integral))
+        ):
+            raise TypeError(f"retries must be an int, got {shown(retries)} of type {kind.__name__}")
+        count = int(retries)  # type: ignore[call-overload]
+        if not 0 <= count <= max_retries:
+            raise ValueError(f"retries must be between 0 and {max_retries}, got {shown(retries)}")
+        if not isinstance(backend, str):
+            raise TypeError(
+                f"backend must be a str, one of {choices}; "
+                f"got {shown(backend)} of type {type(backend).__name__}"
+            )
+        if backend not in backends:
+            raise ValueError(f"unknown backend {shown(backend)}: expected one of {choices}")
+        return seconds, count, backend
+
+    return check_address, check_options
+
+
+_check_address, _validate_options = _make_checks()
+_validate_options.__doc__ = """Check the connection options and return them normalised.
 
     Args:
         timeout: Seconds to wait for the first reply.
@@ -69,35 +202,6 @@ def _validate_options(timeout: object, retries: object, backend: object) -> tupl
         TypeError: An option has the wrong type (bools are rejected as numbers).
         ValueError: An option is out of range or names an unknown backend.
     """
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
-        raise TypeError(
-            f"timeout must be a number of seconds (int or float), got {timeout!r} "
-            f"of type {type(timeout).__name__}"
-        )
-    try:
-        seconds = float(timeout)
-    except OverflowError:  # an int too large for a float
-        seconds = math.inf
-    if not (math.isfinite(seconds) and MIN_TIMEOUT <= seconds <= MAX_TIMEOUT):
-        raise ValueError(
-            f"timeout must be a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}, "
-            f"got {timeout!r}"
-        )
-    if isinstance(retries, bool) or not isinstance(retries, numbers.Integral):
-        raise TypeError(f"retries must be an int, got {retries!r} of type {type(retries).__name__}")
-    count = int(retries)
-    if not 0 <= count <= MAX_RETRIES:
-        raise ValueError(f"retries must be between 0 and {MAX_RETRIES}, got {retries!r}")
-    if not isinstance(backend, str):
-        raise TypeError(
-            f"backend must be a str, one of {', '.join(map(repr, BACKENDS))}; "
-            f"got {backend!r} of type {type(backend).__name__}"
-        )
-    if backend not in BACKENDS:
-        raise ValueError(
-            f"unknown backend {backend!r}: expected one of {', '.join(map(repr, BACKENDS))}"
-        )
-    return seconds, count, backend
 
 
 class ChronyConnection:
@@ -132,8 +236,20 @@ class ChronyConnection:
     Raises:
         TypeError: ``address`` is not a str or None, or an option has the
             wrong type.
-        ValueError: An option is out of range or ``backend`` is unknown.
+        ValueError: ``address`` is not valid UTF-8 text (a path decoded with
+            ``os.fsdecode``), an option is out of range, or ``backend`` is
+            unknown.
     """
+
+    # Bound on the class, not looked up in module globals: a connection made
+    # while the interpreter shuts down (from __del__ or atexit) still works
+    # after finalisation has cleared this module's namespace.
+    _check_address = staticmethod(_check_address)
+    _check_options = staticmethod(_validate_options)
+    _new_lock = staticmethod(threading.Lock)
+    _client_class = staticmethod(_client_class)
+    _rtc_unavailable = _RTCUnavailableError
+    _outside_with = _OUTSIDE_WITH
 
     def __init__(
         self,
@@ -144,15 +260,11 @@ class ChronyConnection:
         backend: str = "native",
     ) -> None:
         """Store the address and options; nothing is opened until ``with``."""
-        if address is not None and not isinstance(address, str):
-            raise TypeError(
-                f"address must be a str or None, got {address!r} of type {type(address).__name__}"
-            )
-        self._address = address
-        self._timeout, self._retries, self._backend = _validate_options(timeout, retries, backend)
+        self._address = self._check_address(address)
+        self._timeout, self._retries, self._backend = self._check_options(timeout, retries, backend)
         # Guards only opening and closing, so two threads cannot both open (and
         # leak) a client; queries never take it.
-        self._state_lock = threading.Lock()
+        self._state_lock = self._new_lock()
         self._client: Client | None = None
 
     def __enter__(self) -> "ChronyConnection":
@@ -174,7 +286,7 @@ class ChronyConnection:
                     "ChronyConnection is already open; it cannot be entered again "
                     "before its 'with' block ends"
                 )
-            self._client = _client_class()(
+            self._client = self._client_class()(
                 self._address, self._timeout, self._retries, self._backend
             )
         return self
@@ -199,7 +311,7 @@ class ChronyConnection:
         """
         client = self._client
         if client is None:
-            raise RuntimeError(_OUTSIDE_WITH)
+            raise RuntimeError(self._outside_with)
         return client
 
     @property
@@ -268,5 +380,5 @@ class ChronyConnection:
         client = self._require_client()
         try:
             return client.rtc_data()
-        except _RTCUnavailableError:
+        except self._rtc_unavailable:
             return None

@@ -87,3 +87,16 @@ class _RTCUnavailableError(ChronyDataError):
     turns it into ``None``; the module-level ``get_rtc_data`` lets it through,
     where it is caught as a ``ChronyDataError``.
     """
+
+
+class ChronySubinterpreterError(ChronyError, ImportError):
+    """pychrony was called in a sub-interpreter, which it cannot serve.
+
+    The compiled part of pychrony (a PyO3 extension) can be loaded by only
+    one interpreter per process, the main one. Calls from a sub-interpreter
+    raise this error before the extension is touched, so the main
+    interpreter keeps working. It is also an ``ImportError`` (what the
+    extension's import would raise), so existing ``except ImportError``
+    handlers still catch it. ``error_code`` is None. An addition over
+    pychrony 2.0.3.
+    """

@@ -3,8 +3,8 @@
 ``reference_api.json`` was produced by running ``scripts/describe_api.py``
 with upstream pychrony 2.0.3 installed. This test runs the same description
 on the pychrony importable here and compares. The only differences allowed
-are the ones listed in ``ADDED_TO_ALL``, ``ADDED_FUNCTIONS`` and
-``ADDED_CONNECTION_PARAMS``; anything else (a renamed field, a changed
+are the ones listed in ``ADDED_TO_ALL``, ``ADDED_FUNCTIONS``,
+``ADDED_CONNECTION_PARAMS`` and ``ADDED_EXCEPTIONS``; anything else (a renamed field, a changed
 default, a different MRO, a changed ``str()`` of an exception...) fails.
 
 To refresh the reference (only when the upstream version we follow changes),
@@ -47,6 +47,23 @@ ADDED_CONNECTION_PARAMS = [
 ]
 
 
+#: Exception classes of ``pychrony.exceptions`` beyond upstream's, with their
+#: MRO. Each behaves exactly as upstream's ``ChronyError`` (constructor, str,
+#: repr, args, pickling), which the test checks; they are not in ``__all__``.
+ADDED_EXCEPTIONS = {
+    # Raised in a sub-interpreter; an ImportError too, so that existing
+    # ``except ImportError`` handlers keep catching it.
+    "ChronySubinterpreterError": [
+        "ChronySubinterpreterError",
+        "ChronyError",
+        "ImportError",
+        "Exception",
+        "BaseException",
+        "object",
+    ],
+}
+
+
 def _load_describe_script() -> ModuleType:
     """Import scripts/describe_api.py as a module (scripts/ is not a package)."""
     path = ROOT / "scripts" / "describe_api.py"
@@ -70,6 +87,14 @@ def ours() -> dict[str, Any]:
     return json.loads(json.dumps(description, sort_keys=True))  # type: ignore[no-any-return]
 
 
+def _as_added_exception(base: dict[str, Any], name: str, mro: list[str]) -> dict[str, Any]:
+    """Upstream's description of ``ChronyError``, renamed to the added class ``name``."""
+    # Every string that starts with the class name: "type", "repr", the MRO.
+    expected: dict[str, Any] = json.loads(json.dumps(base).replace('"ChronyError', f'"{name}'))
+    expected["mro"] = mro
+    return expected
+
+
 def _without_additions(ours: dict[str, Any]) -> dict[str, Any]:
     """Our description with exactly the documented additions taken out.
 
@@ -77,6 +102,10 @@ def _without_additions(ours: dict[str, Any]) -> dict[str, Any]:
     so a missing or altered addition fails too.
     """
     trimmed = copy.deepcopy(ours)
+    reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    for name, mro in ADDED_EXCEPTIONS.items():
+        expected = _as_added_exception(reference["exceptions"]["ChronyError"], name, mro)
+        assert trimmed["exceptions"].pop(name, None) == expected, f"added exception {name} changed"
 
     names = trimmed["all"]
     assert names[-len(ADDED_TO_ALL) :] == ADDED_TO_ALL, "additions to __all__ changed"

@@ -19,8 +19,9 @@ Profiles:
 * ``client``: the instance tests talk to. Needs ``server`` (started on demand).
   Sources: 127.0.0.1 and ::1 (both the server, polled every 1/64 s), an
   unreachable 127.0.0.2, a peer 127.0.0.3, the refclock ``GPS`` (SOCK driver,
-  fed by a helper process of the lab) and the unresolvable name
-  ``nonexistent.invalid`` (listed by chronyc only with ``-a``, as
+  fed by a helper process of the lab) and ``UNRESOLVABLE_NAME``, a name
+  whose 64-character first label makes the resolver reject it without
+  sending a query (listed by chronyc only with ``-a``, as
   ``ID#0000000001``). Unix socket and UDP command port on 127.0.0.1/::1.
   No RTC, so RTCREPORT fails with "RTC driver not running".
 * ``many``: 150 offline sources 127.1.0.1 ... 127.1.0.150.
@@ -95,12 +96,18 @@ MANY_SOURCES = 150
 SYSTEM_SOCKET = "/run/chrony/chronyd.sock"
 SYSTEM_CMDPORT = 323
 REFCLOCK_REFID = "GPS"
-UNRESOLVABLE_NAME = "nonexistent.invalid"
+#: A name no resolver can answer, refused before any query is sent: its first
+#: label is longer than DNS allows (63 bytes), so getaddrinfo fails at once
+#: (EAI_NONAME) without a packet to the system's resolver, which is not on
+#: loopback. chronyd keeps the source unresolved (``ID#0000000001``).
+#: A short name such as ``nonexistent.invalid`` would be sent to the
+#: resolver by every lab chronyd, again and again.
+UNRESOLVABLE_NAME = "x" * 64 + ".invalid"
 LOCAL_STRATUM = 3
 
-# A client binds "<socket dir>/pychrony.<pid>.<12>/<16>/sock" (52 bytes with a
-# 7-digit pid) beside the server socket; sun_path holds 107 bytes + NUL.
-_MAX_SOCKET_DIR = 55
+# A client binds "<socket dir>/pychrony.<6>/<5>/s" (24 bytes more) beside the
+# server socket; sun_path holds 107 bytes + NUL.
+_MAX_SOCKET_DIR = 83
 _STATE_FILE = "lab.json"
 # Set by the inner half of `default-ns` once /run is private; guards the
 # system paths of the host.

@@ -9,11 +9,14 @@ use std::io;
 /// Why talking to chronyd failed at the transport level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionFailure {
-    /// The address does not exist or could not be resolved (no socket file,
-    /// unknown host name, no route).
+    /// The connection could not be opened: no socket file, a socket nobody
+    /// listens on, not a socket, an unknown host name, no route. This is
+    /// where libchrony's `chrony_open_socket()` fails, so the code is its
+    /// result, -1 ([`code::OPEN_FAILED`]).
     Unreachable,
-    /// The peer refused the connection or the datagram (`ECONNREFUSED`):
-    /// nothing listens there.
+    /// The peer refused a request (`ECONNREFUSED` on a UDP datagram, or a
+    /// Unix socket whose listener went away after opening): nothing listens
+    /// there now.
     Refused,
     /// Sending a request failed.
     SendFailed,
@@ -21,6 +24,8 @@ pub enum ConnectionFailure {
     RecvFailed,
     /// No reply arrived within the call's deadline.
     TimedOut,
+    /// The connection was closed by its owner; open a new one.
+    Closed,
 }
 
 /// Why a reply could not be used.
@@ -56,7 +61,9 @@ pub enum Error {
         #[source]
         source: Option<io::Error>,
     },
-    /// The Unix socket (or its directory) refused this user.
+    /// The Unix socket (or its directory) refused this user, so the
+    /// connection could not be opened (code -1, as for
+    /// [`ConnectionFailure::Unreachable`]).
     #[error("{message}")]
     Permission {
         /// A message naming the path and the fix.
@@ -117,8 +124,12 @@ pub enum Error {
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// libchrony's `chrony_err` values, which pychrony exposes as `error_code`.
+/// libchrony's `chrony_err` values, which pychrony exposes as `error_code`,
+/// and `chrony_open_socket()`'s failure result.
 pub mod code {
+    /// What `chrony_open_socket()` returns when the socket cannot be opened
+    /// (pychrony 2.0.3 passes it on as the error code): not a `chrony_err`.
+    pub const OPEN_FAILED: i32 = -1;
     /// `CHRONY_NO_MEMORY`
     pub const NO_MEMORY: i32 = 1;
     /// `CHRONY_SEND_FAILED`
@@ -142,20 +153,23 @@ pub mod code {
 }
 
 impl Error {
-    /// The number libchrony's `chrony_err` uses for the same condition, or
-    /// `None` where libchrony has none (e.g. a socket that cannot be opened:
-    /// libchrony returns an errno there, not a `chrony_err`).
+    /// The number pychrony 2.0.3 reports for the same condition: libchrony's
+    /// `chrony_err`, or -1 (`chrony_open_socket()`'s result) when the
+    /// connection cannot be opened, or `None` where there is none (an
+    /// interrupt, a library that cannot be loaded).
     #[must_use]
     pub fn error_code(&self) -> Option<i32> {
         match self {
             Error::Connection { kind, .. } => match kind {
-                ConnectionFailure::Unreachable => None,
+                ConnectionFailure::Unreachable => Some(code::OPEN_FAILED),
+                ConnectionFailure::Closed => None,
                 ConnectionFailure::SendFailed => Some(code::SEND_FAILED),
                 ConnectionFailure::Refused
                 | ConnectionFailure::RecvFailed
                 | ConnectionFailure::TimedOut => Some(code::RECV_FAILED),
             },
-            Error::Permission { .. } | Error::Interrupted | Error::Busy { .. } => None,
+            Error::Permission { .. } => Some(code::OPEN_FAILED),
+            Error::Interrupted | Error::Busy { .. } => None,
             Error::Data { kind, .. } => Some(match kind {
                 DataFailure::InvalidReply | DataFailure::InvalidValue => code::INVALID_RESPONSE,
                 DataFailure::UnexpectedStatus(_) => code::UNEXPECTED_STATUS,
@@ -225,7 +239,23 @@ mod tests {
         assert!(!e.is_timeout());
         assert_eq!(
             Error::connection(ConnectionFailure::Unreachable, "u", None).error_code(),
-            None
+            Some(-1)
+        );
+        assert_eq!(
+            Error::connection(ConnectionFailure::Refused, "r", None).error_code(),
+            Some(6)
+        );
+        assert_eq!(
+            Error::connection(ConnectionFailure::RecvFailed, "r", None).error_code(),
+            Some(6)
+        );
+        assert_eq!(
+            Error::Permission {
+                message: String::new(),
+                source: None
+            }
+            .error_code(),
+            Some(code::OPEN_FAILED)
         );
         assert_eq!(
             Error::Unauthorized {
@@ -256,6 +286,14 @@ mod tests {
             Some(10)
         );
         assert_eq!(Error::Interrupted.error_code(), None);
+        assert_eq!(
+            Error::Library {
+                message: String::new(),
+                code: None
+            }
+            .error_code(),
+            None
+        );
         assert_eq!(Error::invalid_reply("garbled").to_string(), "garbled");
     }
 }

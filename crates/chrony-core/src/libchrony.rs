@@ -409,59 +409,38 @@ fn version_error(req: Request, h: ReplyHeader) -> Error {
     )
 }
 
-/// The error for a failed `chrony_open_socket`, by `errno`.
+/// The error for a failed `chrony_open_socket`, by `errno`: worded as the
+/// native backend's (pychrony 2.0.3's "Failed to connect to ..." first, our
+/// hint after), with the same kinds and codes.
 fn open_error(text: &str, shown: &str, e: io::Error) -> Error {
+    use crate::transport::messages;
     let unix = text.starts_with('/');
-    let raw_errno = e.raw_os_error();
-    if unix {
-        match e.kind() {
-            ErrorKind::PermissionDenied => Error::Permission {
-                message: format!(
-                    "permission denied opening chronyd's Unix socket {shown} through libchrony: the socket \
-                     is usable only by root and the user chronyd runs as, and libchrony must create its \
-                     client socket in a new directory beside it. Run as one of them, or use the UDP \
-                     command port (e.g. address \"127.0.0.1\"), which serves every monitoring report"
-                ),
-                source: Some(e),
-            },
-            ErrorKind::NotFound => Error::connection(
-                ConnectionFailure::Unreachable,
-                format!(
-                    "no chronyd socket at {shown}: is chronyd running, and is this its command socket \
-                     ('bindcmdaddress' in chrony.conf)?"
-                ),
-                Some(e),
-            ),
-            ErrorKind::ConnectionRefused => Error::connection(
-                ConnectionFailure::Refused,
-                format!("chronyd's socket {shown} refused the connection ({e}): chronyd is not running there"),
-                Some(e),
-            ),
-            _ if raw_errno == Some(libc::EINVAL) => {
-                let dir = Path::new(text)
-                    .parent()
-                    .map_or_else(String::new, |d| d.display().to_string());
-                Error::invalid_argument(format!(
-                    "libchrony cannot use the Unix socket path {shown} ({e}): the socket must be in a \
-                     directory other than /, and the client socket libchrony creates beside it, \
-                     {dir}/libchrony.XXXXXXXXXXXX/XXXXXXXXXXXXXXXX/sock, must fit in {MAX_SOCKET_PATH} bytes"
-                ))
-            }
-            _ => Error::connection(
-                ConnectionFailure::Unreachable,
-                format!("libchrony cannot open chronyd's Unix socket {shown}: {e}"),
-                Some(e),
-            ),
+    if e.raw_os_error() == Some(libc::EINVAL) {
+        if unix {
+            let dir = Path::new(text)
+                .parent()
+                .map_or_else(String::new, |d| d.display().to_string());
+            return Error::invalid_argument(format!(
+                "libchrony cannot use the Unix socket path {shown} ({e}): the socket must be in a \
+                 directory other than /, and the client socket libchrony creates beside it, \
+                 {dir}/libchrony.XXXXXXXXXXXX/XXXXXXXXXXXXXXXX/sock, must fit in {MAX_SOCKET_PATH} bytes"
+            ));
         }
-    } else if raw_errno == Some(libc::EINVAL) {
-        Error::invalid_argument(format!(
+        return Error::invalid_argument(format!(
             "libchrony rejected the chronyd address {shown:?} ({e}): expected an IP address, \
              optionally with a port (192.0.2.1:323, [2001:db8::1]:323)"
-        ))
+        ));
+    }
+    if unix {
+        // Same wording as the native backend's connect errors.
+        messages::unix_connect_error(Path::new(shown), e)
     } else {
         Error::connection(
             ConnectionFailure::Unreachable,
-            format!("cannot reach chronyd's command port at {shown} through libchrony: {e}"),
+            format!(
+                "{} Cannot open libchrony's socket to chronyd's command port: {e}",
+                messages::failed_to_connect(shown)
+            ),
             Some(e),
         )
     }
@@ -545,15 +524,27 @@ impl LibchronyClient {
         for candidate in DEFAULT_ADDRESSES {
             match Session::open(lib, candidate, candidate) {
                 Ok(s) => return Ok((s, candidate)),
-                Err(e) => tried.push(format!("{candidate} ({e})")),
+                Err(e) => {
+                    // The OS's reason is enough here: the full message would
+                    // repeat "Failed to connect to ..." for every candidate.
+                    let reason = match &e {
+                        Error::Permission { .. } => "permission denied".to_owned(),
+                        Error::Connection {
+                            source: Some(io), ..
+                        } => io.to_string(),
+                        other => other.to_string(),
+                    };
+                    tried.push(format!("{candidate} ({reason})"));
+                }
             }
         }
+        // pychrony 2.0.3's words first, as for the native backend.
         Err(Error::connection(
             ConnectionFailure::Unreachable,
             format!(
-                "cannot connect to chronyd through libchrony (its defaults); tried {}. Is chronyd \
-                 running?",
-                tried.join("; ")
+                "Failed to connect to chronyd (auto-detect). Tried: {}. Is chronyd running? \
+                 (libchrony backend: libchrony's own default addresses)",
+                tried.join(", ")
             ),
             None,
         ))
@@ -598,7 +589,7 @@ impl LibchronyClient {
             .acquire(policy.started, policy.deadline, interrupt)?;
         if slot.closed() {
             return Err(Error::connection(
-                ConnectionFailure::Unreachable,
+                ConnectionFailure::Closed,
                 format!(
                     "the connection to chronyd at {} is closed; open a new one",
                     self.address
@@ -941,7 +932,8 @@ impl Call<'_> {
     fn send_error(&self, req: Request, e: io::Error) -> Error {
         let kind = match e.kind() {
             ErrorKind::ConnectionRefused | ErrorKind::NotConnected => ConnectionFailure::Refused,
-            ErrorKind::NotFound => ConnectionFailure::Unreachable,
+            // Anything else, including a server socket gone since the open
+            // (chronyd stopped): the open worked, the send did not.
             _ => ConnectionFailure::SendFailed,
         };
         Error::connection(

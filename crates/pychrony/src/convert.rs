@@ -4,6 +4,7 @@
 
 use chrony_core::report::check_finite;
 use chrony_core::{refid_name, DataFailure, Error, RtcData, Source, SourceStats, Tracking};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
@@ -40,18 +41,33 @@ fn in_range(report: &str, field: &str, value: u16, max: u16) -> PyResult<()> {
     Ok(())
 }
 
-/// `Enum(value)`, or `ChronyDataError` naming the field and value.
+/// `Enum(value)`, or `ChronyDataError` naming the field and value when the
+/// enum has no such member.
+///
+/// Only the enum's own `ValueError` means "unknown value". Calling the enum
+/// runs Python code, so Python may run a pending signal handler inside the
+/// call: its exception (`KeyboardInterrupt` from Ctrl-C, or anything a
+/// handler raises), like `MemoryError` or any other, propagates unchanged.
 fn member<'py>(
     class: &Bound<'py, PyType>,
     report: &str,
     field: &str,
     value: u16,
 ) -> PyResult<Bound<'py, PyAny>> {
-    class.call1((value,)).map_err(|_| {
-        invalid(format!(
-            "chronyd sent an unknown {report} {field} value {value}; it is probably newer than \
-                 this client: upgrade pychrony-rs"
-        ))
+    class.call1((value,)).map_err(|err| {
+        // The exact class: a subclass (UnicodeError, ...) is not the enum's
+        // "no such value".
+        if err
+            .get_type(class.py())
+            .is(class.py().get_type::<PyValueError>())
+        {
+            invalid(format!(
+                "chronyd sent an unknown {report} {field} value {value}; it is probably newer \
+                 than this client: upgrade pychrony-rs"
+            ))
+        } else {
+            err
+        }
     })
 }
 

@@ -18,9 +18,15 @@ use chrony_core::{Backend, ClientOptions, TransportKind};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 
+// The option bounds are checked first, with the same values, in Python
+// (`pychrony._connection._validate_options`); these checks are the safety net
+// for direct users of `_core.Client`.
+
 /// Largest timeout accepted, in seconds: beyond an hour a "deadline" is
 /// meaningless and `Duration` arithmetic would only risk overflow.
 const MAX_TIMEOUT: f64 = 3600.0;
+/// Smallest timeout accepted, in seconds (1 ms).
+const MIN_TIMEOUT: f64 = 0.001;
 /// Largest number of resends, as chronyc's `retries` command allows.
 const MAX_RETRIES: u32 = 30;
 
@@ -72,9 +78,9 @@ fn waiting<T: Send>(
 }
 
 fn options(timeout: f64, retries: u32) -> PyResult<ClientOptions> {
-    if !(timeout.is_finite() && timeout > 0.0 && timeout <= MAX_TIMEOUT) {
+    if !(timeout.is_finite() && (MIN_TIMEOUT..=MAX_TIMEOUT).contains(&timeout)) {
         return Err(PyValueError::new_err(format!(
-            "timeout must be a number of seconds greater than 0 and at most {MAX_TIMEOUT}, got {timeout}"
+            "timeout must be a number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT}, got {timeout}"
         )));
     }
     if retries > MAX_RETRIES {

@@ -196,7 +196,7 @@ impl NativeConnection {
 
     fn closed_error(&self) -> Error {
         Error::connection(
-            ConnectionFailure::Unreachable,
+            ConnectionFailure::Closed,
             format!(
                 "the connection to chronyd at {} is closed; open a new one",
                 self.address()

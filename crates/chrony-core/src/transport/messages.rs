@@ -11,10 +11,18 @@ pub(crate) fn conn_err(kind: ConnectionFailure, msg: String, e: io::Error) -> Er
     Error::connection(kind, msg, Some(e))
 }
 
+/// The start of every message about a socket that cannot be opened: the
+/// words pychrony 2.0.3 uses, so code matching on them keeps working. Our
+/// hint follows.
+pub(crate) fn failed_to_connect(shown: impl std::fmt::Display) -> String {
+    format!("Failed to connect to {shown}. Is chronyd running?")
+}
+
 pub(crate) fn permission_denied(what: &str, path: &Path, e: io::Error) -> Error {
     Error::Permission {
+        // "Permission denied connecting to <path>." is pychrony 2.0.3's start.
         message: format!(
-            "permission denied {what} {}: chronyd's Unix socket is usable only by root and the \
+            "Permission denied {what} {}. chronyd's Unix socket is usable only by root and the \
              user chronyd runs as (the client must create its own socket in that directory). Run as \
              one of them, or use the UDP command port (e.g. address \"127.0.0.1\"), which serves \
              every monitoring report",
@@ -24,35 +32,27 @@ pub(crate) fn permission_denied(what: &str, path: &Path, e: io::Error) -> Error 
     }
 }
 
+/// Connecting to the server socket failed: every case is a connection that
+/// could not be opened (code -1), told apart by the hint.
 pub(crate) fn unix_connect_error(server: &Path, e: io::Error) -> Error {
     let shown = server.display();
-    match e.kind() {
-        ErrorKind::PermissionDenied => permission_denied("connecting to", server, e),
-        ErrorKind::NotFound => conn_err(
-            ConnectionFailure::Unreachable,
-            format!(
-                "no chronyd socket at {shown}: is chronyd running, and is this its command socket \
-                 ('bindcmdaddress' in chrony.conf)?"
-            ),
-            e,
+    let start = failed_to_connect(&shown);
+    let hint = match e.kind() {
+        ErrorKind::PermissionDenied => return permission_denied("connecting to", server, e),
+        ErrorKind::NotFound => format!(
+            "No socket exists at {shown}: give chronyd's command socket ('bindcmdaddress' in \
+             chrony.conf)"
         ),
-        _ => {
-            let not_socket = fs::metadata(server).is_ok_and(|m| !m.file_type().is_socket());
-            if not_socket {
-                conn_err(
-                    ConnectionFailure::Refused,
-                    format!("{shown} is not a socket: give the path of chronyd's command socket"),
-                    e,
-                )
-            } else {
-                conn_err(
-                    ConnectionFailure::Refused,
-                    format!("chronyd's socket {shown} refused the connection ({e}): chronyd is not running there"),
-                    e,
-                )
-            }
+        _ if fs::metadata(server).is_ok_and(|m| !m.file_type().is_socket()) => {
+            format!("{shown} is not a socket: give the path of chronyd's command socket")
         }
-    }
+        ErrorKind::ConnectionRefused => format!(
+            "The socket exists but nothing listens on it ({e}): chronyd has stopped, or uses \
+             another socket"
+        ),
+        _ => format!("Connecting to the socket failed: {e}"),
+    };
+    conn_err(ConnectionFailure::Unreachable, format!("{start} {hint}"), e)
 }
 
 /// Auto-detect found no default address that could be opened.
@@ -60,7 +60,7 @@ pub(crate) fn auto_detect_unreachable(tried: &[String]) -> Error {
     Error::connection(
         ConnectionFailure::Unreachable,
         format!(
-            "cannot connect to chronyd (auto-detect); tried {}. Is chronyd running?",
+            "Failed to connect to chronyd (auto-detect). Tried: {}. Is chronyd running?",
             tried.join(", ")
         ),
         None,
@@ -72,9 +72,9 @@ pub(crate) fn auto_detect_refused(tried: &[String], last: &str) -> Error {
     Error::connection(
         ConnectionFailure::Refused,
         format!(
-            "cannot reach chronyd (auto-detect); tried {}, {last} (refused). Is chronyd \
-             running? Its Unix socket must be reachable by this user, or its UDP \
-             command port enabled ('cmdport', default 323)",
+            "Failed to connect to chronyd (auto-detect): chronyd did not respond on any default \
+             address. Tried: {}, {last} (refused). Is chronyd running? Its Unix socket must be \
+             reachable by this user, or its UDP command port enabled ('cmdport', default 323)",
             tried.join(", "),
         ),
         None,

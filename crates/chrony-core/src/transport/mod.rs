@@ -405,7 +405,8 @@ impl Transport {
     fn send_error(&self, req: Request, e: io::Error) -> Error {
         let kind = match e.kind() {
             ErrorKind::ConnectionRefused | ErrorKind::NotConnected => ConnectionFailure::Refused,
-            ErrorKind::NotFound => ConnectionFailure::Unreachable,
+            // Anything else, including a server socket gone since the open
+            // (chronyd stopped): the open worked, the send did not.
             _ => ConnectionFailure::SendFailed,
         };
         conn_err(
