@@ -95,8 +95,3 @@ class Client:
 
         After closing, every query method raises ``ChronyConnectionError``.
         """
-
-def _at_exit() -> None:
-    """The ``atexit`` hook registered on import: lets threads still calling
-    at interpreter exit park instead of crashing it, and removes the client
-    socket directories of connections still open."""

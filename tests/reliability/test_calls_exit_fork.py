@@ -290,7 +290,15 @@ def test_deadline_covers_the_wait_for_another_call(
     _backend_ok(backend)
     victim.pause()
     with ChronyConnection(victim.socket, timeout=0.3, retries=0, backend=backend) as conn:
-        holder = threading.Thread(target=lambda: pytest.raises(ChronyError, conn.get_tracking))
+        held: list[BaseException] = []
+
+        def hold() -> None:
+            try:
+                conn.get_tracking()
+            except ChronyError as e:
+                held.append(e)
+
+        holder = threading.Thread(target=hold)
         holder.start()
         time.sleep(0.05)
         t = time.monotonic()
@@ -298,6 +306,7 @@ def test_deadline_covers_the_wait_for_another_call(
             conn.get_tracking()
         took = time.monotonic() - t
         holder.join()
+    assert len(held) == 1  # chronyd is paused: the holder timed out
     # One bound for the wait and the exchange (libchrony used to take both
     # in full, one after the other).
     assert took < 0.3 + 0.05, took

@@ -95,7 +95,8 @@ pub(crate) fn attach<T>(f: impl for<'py> FnOnce(Python<'py>) -> T) -> Option<T> 
 
 /// The `atexit` hook (registered when the module is imported).
 #[pyfunction]
-pub(crate) fn _at_exit(py: Python<'_>) {
+#[pyo3(name = "_pychrony_at_exit")]
+pub(crate) fn at_exit(py: Python<'_>) {
     *FINALIZER.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::thread::current().id());
     EXITING.store(true, Ordering::SeqCst);
     // Not `detach` above: this thread must not count itself.

@@ -192,14 +192,12 @@ mod _core {
     #[pymodule_export]
     use super::Client;
 
-    #[pymodule_export]
-    use super::exit::_at_exit;
-
     /// Registers the exit hook, so that threads still calling when the
     /// interpreter exits never crash it.
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        let hook = m.getattr("_at_exit")?;
+        // Not a module attribute: nothing but atexit should call it.
+        let hook = wrap_pyfunction!(super::exit::at_exit, m)?;
         m.py().import("atexit")?.call_method1("register", (hook,))?;
         Ok(())
     }
