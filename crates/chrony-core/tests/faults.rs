@@ -778,7 +778,7 @@ fn client_socket_directories_have_their_modes_and_are_removed() {
         matches!(
             e,
             Error::Connection {
-                kind: ConnectionFailure::Unreachable,
+                kind: ConnectionFailure::Closed,
                 ..
             }
         ),
