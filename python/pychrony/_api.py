@@ -5,6 +5,8 @@ These are additions over upstream pychrony 2.0.3 (which only has
 reports, a single ``with ChronyConnection() as conn:`` block is cheaper.
 """
 
+from typing import cast
+
 from pychrony._connection import ChronyConnection
 from pychrony.models import RTCData, Source, SourceStats, TrackingStatus
 
@@ -147,4 +149,4 @@ def get_rtc_data(
     with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
         # Ask the client directly: the method on ChronyConnection maps "no RTC"
         # to None, which this function's contract does not allow.
-        return conn._require_client().rtc_data()
+        return cast(RTCData, conn._require_client().read("rtcdata"))

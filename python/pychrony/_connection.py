@@ -9,7 +9,7 @@ import numbers
 import threading
 from collections.abc import Callable
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pychrony.exceptions import ChronySubinterpreterError, _RTCUnavailableError
 from pychrony.models import RTCData, Source, SourceStats, TrackingStatus, Transport
@@ -337,7 +337,7 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: The reply is malformed or holds invalid values.
         """
-        return self._require_client().tracking()
+        return cast(TrackingStatus, self._require_client().read("tracking"))
 
     def get_sources(self) -> list[Source]:
         """Read every time source (``chronyc sources``).
@@ -351,7 +351,7 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: A reply is malformed or holds invalid values.
         """
-        return self._require_client().sources()
+        return cast("list[Source]", self._require_client().read("sources"))
 
     def get_source_stats(self) -> list[SourceStats]:
         """Read the statistics of every source (``chronyc sourcestats``).
@@ -364,7 +364,7 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: A reply is malformed or holds invalid values.
         """
-        return self._require_client().source_stats()
+        return cast("list[SourceStats]", self._require_client().read("sourcestats"))
 
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).
@@ -379,6 +379,6 @@ class ChronyConnection:
         """
         client = self._require_client()
         try:
-            return client.rtc_data()
+            return cast(RTCData, client.read("rtcdata"))
         except self._rtc_unavailable:
             return None

@@ -6,11 +6,9 @@ This module is private: ``pychrony.ChronyConnection`` and the module-level
 classes, so nothing here needs converting on the Python side.
 """
 
-from typing import final
+from typing import Any, final
 
-from pychrony.models import RTCData, Source, SourceStats, TrackingStatus
-
-__all__ = ["Client"]
+__all__ = ["Client", "reports"]
 
 @final
 class Client:
@@ -56,38 +54,19 @@ class Client:
     def transport(self) -> str:
         """``"unix_socket"`` or ``"command_port"``: the values of ``pychrony.models.Transport``."""
 
-    def tracking(self) -> TrackingStatus:
-        """Fetch the tracking report (``chronyc tracking``).
+    def read(self, name: str) -> Any:
+        """Read the report registered as ``name`` (see ``reports()``).
+
+        Returns:
+            Its ``pychrony.models`` dataclass, or a list of them for a list
+            report.
 
         Raises:
-            ChronyConnectionError: chronyd did not answer, or the client is closed.
-            ChronyDataError: The reply is malformed or holds invalid values.
-        """
-
-    def sources(self) -> list[Source]:
-        """Fetch every source (``chronyc sources``), in chronyd's order.
-
-        Raises:
-            ChronyConnectionError: chronyd did not answer, or the client is closed.
+            pychrony.exceptions._RTCUnavailableError: chronyd does not provide
+                an optional report (``rtcdata`` without an RTC).
+            ChronyConnectionError: chronyd did not answer, the client is
+                closed, or ``name`` is not a report.
             ChronyDataError: A reply is malformed or holds invalid values.
-        """
-
-    def source_stats(self) -> list[SourceStats]:
-        """Fetch the statistics of every source (``chronyc sourcestats``).
-
-        Raises:
-            ChronyConnectionError: chronyd did not answer, or the client is closed.
-            ChronyDataError: A reply is malformed or holds invalid values.
-        """
-
-    def rtc_data(self) -> RTCData:
-        """Fetch the real-time clock report (``chronyc rtcdata``).
-
-        Raises:
-            pychrony.exceptions._RTCUnavailableError: chronyd does not track
-                an RTC.
-            ChronyConnectionError: chronyd did not answer, or the client is closed.
-            ChronyDataError: The reply is malformed or holds invalid values.
         """
 
     def close(self) -> None:
@@ -95,3 +74,13 @@ class Client:
 
         After closing, every query method raises ``ChronyConnectionError``.
         """
+
+def reports() -> list[dict[str, Any]]:
+    """Return every report's registration, in chronyc's order.
+
+    Each dict has ``name`` (chronyc's command), ``method`` (the
+    ``ChronyConnection`` method and module function), ``dataclass`` (its
+    class in ``pychrony.models``), ``shape`` (``"single"``, ``"optional"``
+    or ``"list"``), ``args`` (the report's own keyword arguments) and
+    ``udp`` (served on chronyd's UDP command port by default).
+    """

@@ -83,6 +83,14 @@ class FakeClient:
             raise plan.rtc_error
         return make_rtc_data()
 
+    def read(self, name: str) -> Any:
+        return {
+            "tracking": self.tracking,
+            "sources": self.sources,
+            "sourcestats": self.source_stats,
+            "rtcdata": self.rtc_data,
+        }[name]()
+
     def close(self) -> None:
         self.close_calls += 1
         self.closed = True

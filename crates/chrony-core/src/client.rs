@@ -5,7 +5,7 @@ use crate::error::{DataFailure, Error, Result};
 pub use crate::options::{ClientOptions, TransportKind};
 use crate::protocol::reply::{decode, is_no_such_source, Reply};
 use crate::protocol::request::Request;
-use crate::report::{RtcData, Source, SourceStats, Tracking};
+use crate::reports::{FieldList, Record, RtcData, Source, SourceStats, Spec, Tracking};
 use crate::transport::{NativeConnection, Policy, Transport};
 
 /// How often a multi-record report is read again from a fresh count when the
@@ -165,6 +165,40 @@ impl Client {
             });
         };
         native.call(&policy, interrupt, read)
+    }
+
+    /// Reads the report registered as `name` (see [`crate::REGISTRY`]): its
+    /// registration and its records as checked field lists (one for a
+    /// single report). The typed methods below give the records themselves.
+    ///
+    /// # Errors
+    ///
+    /// Those of the report's method; [`Error::InvalidArgument`] for a name
+    /// that is not registered.
+    pub fn read(&self, name: &str, interrupt: &dyn Fn() -> bool) -> Result<(Spec, Vec<FieldList>)> {
+        fn one<R: Record>(r: &R) -> Result<(Spec, Vec<FieldList>)> {
+            Ok((R::SPEC, vec![r.fields()?]))
+        }
+        fn list<R: Record>(v: &[R]) -> Result<(Spec, Vec<FieldList>)> {
+            Ok((
+                R::SPEC,
+                v.iter().map(Record::fields).collect::<Result<_>>()?,
+            ))
+        }
+        match name {
+            "tracking" => one(&self.tracking_interruptible(interrupt)?),
+            "sources" => list(&self.sources_interruptible(interrupt)?),
+            "sourcestats" => list(&self.source_stats_interruptible(interrupt)?),
+            "rtcdata" => one(&self.rtc_data_interruptible(interrupt)?),
+            other => Err(Error::invalid_argument(format!(
+                "unknown report {other:?}; the reports are {}",
+                crate::REGISTRY
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     /// TRACKING (`chronyc tracking`).

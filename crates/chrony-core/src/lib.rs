@@ -25,7 +25,9 @@ mod gate;
 pub mod libchrony;
 pub mod options;
 pub mod protocol;
-pub mod report;
+pub mod reports;
+/// The former name of [`reports`].
+pub use reports as report;
 pub mod transport;
 
 pub use address::Endpoint;
@@ -33,4 +35,6 @@ pub use client::{Backend, Client};
 pub use error::{ConnectionFailure, DataFailure, Error, Result};
 pub use options::{ClientOptions, TransportKind};
 pub use protocol::wire::{refid_name, refid_name_chronyc, IpAddr, Timespec};
-pub use report::{LeapStatus, RtcData, Source, SourceMode, SourceState, SourceStats, Tracking};
+pub use reports::{
+    LeapStatus, Record, RtcData, Source, SourceMode, SourceState, SourceStats, Tracking, REGISTRY,
+};

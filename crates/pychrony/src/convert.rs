@@ -1,44 +1,23 @@
-//! Core reports → pychrony dataclasses, validated on the way: every float
-//! finite, stratum 0–15, reachability 0–255, enum values known to Python.
-//! A violation raises `ChronyDataError` naming the field and the value.
+//! Core records → pychrony dataclasses, for every registered report: the
+//! record's checked fields ([`Record::fields`]: floats finite, bounded
+//! integers within bounds) become the keyword arguments of its dataclass,
+//! enum values become members of their `pychrony.models` class. A violation
+//! raises `ChronyDataError` naming the field and the value.
 
-use chrony_core::report::check_finite;
-use chrony_core::{refid_name, DataFailure, Error, RtcData, Source, SourceStats, Tracking};
+use chrony_core::reports::{FieldList, Spec, Value};
+use chrony_core::{DataFailure, Error};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyTuple, PyType};
+use pyo3::types::{PyDict, PyType};
 
 use crate::errors;
 use crate::types;
-
-/// A tuple of positional arguments of mixed types (Rust tuples stop at 12).
-macro_rules! args {
-    ($py:expr; $($value:expr),+ $(,)?) => {
-        PyTuple::new($py, [$($value.into_pyobject($py)?.into_any()),+])?
-    };
-}
 
 fn invalid(message: String) -> PyErr {
     errors::to_py(&Error::Data {
         kind: DataFailure::InvalidValue,
         message,
     })
-}
-
-fn finite(report: &str, fields: &[(&str, f64)]) -> PyResult<()> {
-    for (name, value) in fields {
-        check_finite(report, name, *value).map_err(|e| errors::to_py(&e))?;
-    }
-    Ok(())
-}
-
-fn in_range(report: &str, field: &str, value: u16, max: u16) -> PyResult<()> {
-    if value > max {
-        return Err(invalid(format!(
-            "chronyd sent an invalid {report} value: {field} = {value} (expected 0 to {max})"
-        )));
-    }
-    Ok(())
 }
 
 /// `Enum(value)`, or `ChronyDataError` naming the field and value when the
@@ -71,117 +50,36 @@ fn member<'py>(
     })
 }
 
-pub(crate) fn tracking(py: Python<'_>, t: &Tracking) -> PyResult<Py<PyAny>> {
-    let r = "tracking";
-    in_range(r, "stratum", t.stratum, 15)?;
-    let ref_time = t.ref_time.as_f64();
-    finite(
-        r,
-        &[
-            ("ref_time", ref_time),
-            ("offset", t.current_correction),
-            ("last_offset", t.last_offset),
-            ("rms_offset", t.rms_offset),
-            ("frequency", t.frequency),
-            ("residual_freq", t.residual_frequency),
-            ("skew", t.skew),
-            ("root_delay", t.root_delay),
-            ("root_dispersion", t.root_dispersion),
-            ("update_interval", t.last_update_interval),
-        ],
-    )?;
-    let leap = member(
-        types::leap_status(py)?,
-        r,
-        "leap_status",
-        t.leap_status.into(),
-    )?;
-    let args = args!(py;
-        t.reference_id,
-        refid_name(t.reference_id),
-        t.address.to_string(),
-        t.stratum,
-        leap,
-        ref_time,
-        t.current_correction,
-        t.last_offset,
-        t.rms_offset,
-        t.frequency,
-        t.residual_frequency,
-        t.skew,
-        t.root_delay,
-        t.root_dispersion,
-        t.last_update_interval,
-    );
-    Ok(types::tracking_status(py)?.call1(args)?.unbind())
+/// The dataclass of `class` built from `fields` by keyword.
+fn build<'py>(
+    py: Python<'py>,
+    class: &Bound<'py, PyType>,
+    fields: &FieldList,
+) -> PyResult<Bound<'py, PyAny>> {
+    let kwargs = PyDict::new(py);
+    for (name, value) in fields.items() {
+        match value {
+            Value::Int(v) => kwargs.set_item(name, v)?,
+            Value::Float(v) => kwargs.set_item(name, v)?,
+            Value::Text(v) => kwargs.set_item(name, v)?,
+            Value::Member(enum_class, v) => {
+                let class = types::model(py, enum_class.class())?;
+                kwargs.set_item(name, member(&class, fields.report(), name, *v)?)?;
+            }
+        }
+    }
+    class.call((), Some(&kwargs))
 }
 
-pub(crate) fn source(py: Python<'_>, s: &Source) -> PyResult<Py<PyAny>> {
-    let r = "sources";
-    in_range(r, "stratum", s.stratum, 15)?;
-    in_range(r, "reachability", s.reachability, 255)?;
-    finite(
-        r,
-        &[
-            ("orig_latest_meas", s.orig_latest_meas),
-            ("latest_meas", s.latest_meas),
-            ("latest_meas_err", s.latest_meas_err),
-        ],
-    )?;
-    let state = member(types::source_state(py)?, r, "state", s.state.into())?;
-    let mode = member(types::source_mode(py)?, r, "mode", s.mode.into())?;
-    let args = args!(py;
-        s.name(),
-        s.poll,
-        s.stratum,
-        state,
-        mode,
-        s.flags,
-        s.reachability,
-        s.last_sample_ago,
-        s.orig_latest_meas,
-        s.latest_meas,
-        s.latest_meas_err,
-    );
-    Ok(types::source(py)?.call1(args)?.unbind())
-}
-
-pub(crate) fn source_stats(py: Python<'_>, s: &SourceStats) -> PyResult<Py<PyAny>> {
-    finite(
-        "sourcestats",
-        &[
-            ("std_dev", s.std_dev),
-            ("resid_freq", s.resid_freq),
-            ("skew", s.skew),
-            ("offset", s.offset),
-            ("offset_err", s.offset_err),
-        ],
-    )?;
-    let args = args!(py;
-        s.reference_id,
-        s.name(),
-        s.samples,
-        s.runs,
-        s.span,
-        s.std_dev,
-        s.resid_freq,
-        s.skew,
-        s.offset,
-        s.offset_err,
-    );
-    Ok(types::source_stats(py)?.call1(args)?.unbind())
-}
-
-pub(crate) fn rtc_data(py: Python<'_>, d: &RtcData) -> PyResult<Py<PyAny>> {
-    let ref_time = d.ref_time.as_f64();
-    finite(
-        "rtcdata",
-        &[
-            ("ref_time", ref_time),
-            ("offset", d.offset),
-            ("freq_offset", d.freq_offset),
-        ],
-    )?;
-    let args = args!(py; ref_time, d.samples, d.runs, d.span, d.offset, d.freq_offset);
-    Ok(types::rtc_data(py)?.call1(args)?.unbind())
+/// The records of a report read by name, as its dataclass.
+pub(crate) fn records(
+    py: Python<'_>,
+    spec: &Spec,
+    records: &[FieldList],
+) -> PyResult<Vec<Py<PyAny>>> {
+    let class = types::model(py, spec.dataclass)?;
+    records
+        .iter()
+        .map(|fields| Ok(build(py, &class, fields)?.unbind()))
+        .collect()
 }

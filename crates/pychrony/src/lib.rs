@@ -14,9 +14,11 @@ mod types;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use chrony_core::reports::Shape;
 use chrony_core::{Backend, ClientOptions, TransportKind};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 
 // The option bounds are checked first, with the same values, in Python
 // (`pychrony._connection._validate_options`); these checks are the safety net
@@ -143,30 +145,19 @@ impl Client {
         }
     }
 
-    /// TRACKING as a `pychrony.TrackingStatus`.
-    fn tracking(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let (t, _back) = waiting(py, |check| self.inner.tracking_interruptible(check))?;
-        convert::tracking(py, &t)
-    }
-
-    /// Every source as a list of `pychrony.Source`.
-    fn sources(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
-        let (list, _back) = waiting(py, |check| self.inner.sources_interruptible(check))?;
-        list.iter().map(|s| convert::source(py, s)).collect()
-    }
-
-    /// Every source's statistics as a list of `pychrony.SourceStats`.
-    fn source_stats(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
-        let (list, _back) = waiting(py, |check| self.inner.source_stats_interruptible(check))?;
-        list.iter().map(|s| convert::source_stats(py, s)).collect()
-    }
-
-    /// RTC data as a `pychrony.RTCData`; raises
-    /// `pychrony.exceptions._RTCUnavailableError` when chronyd does not track
-    /// the RTC.
-    fn rtc_data(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let (r, _back) = waiting(py, |check| self.inner.rtc_data_interruptible(check))?;
-        convert::rtc_data(py, &r)
+    /// The report registered as `name`: its dataclass, or a list of them
+    /// for a list report. Raises `pychrony.exceptions._RTCUnavailableError`
+    /// (a `ChronyDataError`) when chronyd does not provide an optional one.
+    fn read(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        let ((spec, records), _back) = waiting(py, |check| self.inner.read(name, check))?;
+        let mut objects = convert::records(py, &spec, &records)?;
+        if spec.shape == Shape::PerSource {
+            Ok(PyList::new(py, objects)?.into_any().unbind())
+        } else {
+            objects.pop().ok_or_else(|| {
+                PyValueError::new_err(format!("internal error: no {} record", spec.name))
+            })
+        }
     }
 
     /// Closes the socket and removes the client socket files. Idempotent.
@@ -184,6 +175,27 @@ impl Client {
     }
 }
 
+/// Every report's registration (`chrony_core::REGISTRY`), for the Python
+/// layer and its tests: one dict per report with `name`, `method`,
+/// `dataclass`, `shape` (`"single"`, `"optional"`, `"list"`), `args` and
+/// `udp`.
+#[pyfunction]
+fn reports(py: Python<'_>) -> PyResult<Vec<Bound<'_, pyo3::types::PyDict>>> {
+    chrony_core::REGISTRY
+        .iter()
+        .map(|spec| {
+            let d = pyo3::types::PyDict::new(py);
+            d.set_item("name", spec.name)?;
+            d.set_item("method", spec.method)?;
+            d.set_item("dataclass", spec.dataclass)?;
+            d.set_item("shape", spec.shape.as_str())?;
+            d.set_item("args", pyo3::types::PyTuple::new(py, spec.args)?)?;
+            d.set_item("udp", spec.udp)?;
+            Ok(d)
+        })
+        .collect()
+}
+
 /// The compiled part of pychrony.
 #[pymodule(gil_used = false)]
 mod _core {
@@ -191,6 +203,9 @@ mod _core {
 
     #[pymodule_export]
     use super::Client;
+
+    #[pymodule_export]
+    use super::reports;
 
     /// Registers the exit hook, so that threads still calling when the
     /// interpreter exits never crash it.

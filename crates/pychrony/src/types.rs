@@ -1,23 +1,15 @@
-//! The Python classes this module builds, imported once and cached. They are
-//! defined in `python/pychrony`; nothing here redefines them.
+//! The Python classes this module builds, looked up by name in
+//! `pychrony.models` (imported once and cached). They are defined in
+//! `python/pychrony`; nothing here redefines them.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
+use pyo3::types::{PyModule, PyType};
 
-macro_rules! py_class {
-    ($fn:ident, $module:literal, $name:literal) => {
-        pub(crate) fn $fn(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-            static CELL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-            CELL.import(py, $module, $name)
-        }
-    };
+/// A class of `pychrony.models` by name: a dataclass of a report's
+/// registration, or an enum one of its fields uses.
+pub(crate) fn model<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
+    static MODELS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let models = MODELS.get_or_try_init(py, || py.import("pychrony.models").map(Bound::unbind))?;
+    Ok(models.bind(py).getattr(name)?.cast_into::<PyType>()?)
 }
-
-py_class!(tracking_status, "pychrony.models", "TrackingStatus");
-py_class!(source, "pychrony.models", "Source");
-py_class!(source_stats, "pychrony.models", "SourceStats");
-py_class!(rtc_data, "pychrony.models", "RTCData");
-py_class!(leap_status, "pychrony.models", "LeapStatus");
-py_class!(source_state, "pychrony.models", "SourceState");
-py_class!(source_mode, "pychrony.models", "SourceMode");

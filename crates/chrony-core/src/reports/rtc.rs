@@ -1,0 +1,45 @@
+//! RTCREPORT: the real-time clock (`chronyc rtcdata`).
+
+use super::{FieldList, Record, Shape, Spec};
+use crate::error::Result;
+use crate::protocol::wire::Timespec;
+
+/// RTCREPORT (command 35, reply 7): the real-time clock (`chronyc rtcdata`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtcData {
+    /// libchrony `reference time`; chronyc "RTC ref time (UTC)".
+    pub ref_time: Timespec,
+    /// libchrony `samples`; chronyc "Number of samples".
+    pub samples: u16,
+    /// libchrony `runs`; chronyc "Number of runs".
+    pub runs: u16,
+    /// libchrony `span`, seconds; chronyc "Sample span period".
+    pub span: u32,
+    /// libchrony `offset`, seconds (RTC ahead of system time); chronyc "RTC
+    /// is fast by".
+    pub offset: f64,
+    /// libchrony `frequency offset`, ppm; chronyc "RTC gains time at".
+    pub freq_offset: f64,
+}
+
+impl Record for RtcData {
+    const SPEC: Spec = Spec {
+        name: "rtcdata",
+        method: "get_rtc_data",
+        dataclass: "RTCData",
+        shape: Shape::Optional,
+        args: &[],
+        udp: true,
+    };
+
+    fn fields(&self) -> Result<FieldList> {
+        let mut f = FieldList::new(Self::SPEC.name);
+        f.float("ref_time", self.ref_time.as_f64())?
+            .int("samples", self.samples)
+            .int("runs", self.runs)
+            .int("span", self.span)
+            .float("offset", self.offset)?
+            .float("freq_offset", self.freq_offset)?;
+        Ok(f)
+    }
+}

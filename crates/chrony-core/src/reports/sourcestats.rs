@@ -1,0 +1,73 @@
+//! SOURCESTATS: one record per source (`chronyc sourcestats`).
+
+use super::{FieldList, Record, Shape, Spec};
+use crate::error::Result;
+use crate::protocol::wire::{refid_name, IpAddr};
+
+/// SOURCESTATS (command 34, reply 6): one source's statistics
+/// (`chronyc sourcestats`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceStats {
+    /// libchrony `reference ID`.
+    pub reference_id: u32,
+    /// libchrony `address`; UNSPEC for a reference clock; chronyc
+    /// "Name/IP Address".
+    pub address: IpAddr,
+    /// libchrony `samples`; chronyc "NP".
+    pub samples: u32,
+    /// libchrony `runs`; chronyc "NR".
+    pub runs: u32,
+    /// libchrony `span`, seconds; chronyc "Span".
+    pub span: u32,
+    /// libchrony `standard deviation`, seconds; chronyc "Std Dev".
+    pub std_dev: f64,
+    /// libchrony `residual frequency`, ppm; chronyc "Frequency".
+    pub resid_freq: f64,
+    /// libchrony `skew`, ppm; chronyc "Freq Skew".
+    pub skew: f64,
+    /// libchrony `offset`, seconds; chronyc "Offset".
+    pub offset: f64,
+    /// libchrony `offset error`, seconds (est_offset_err; chronyc does not
+    /// print it).
+    pub offset_err: f64,
+}
+
+impl SourceStats {
+    /// The name as chronyc -n prints it: the address, or the ref-id name
+    /// (pychrony's rule, see [`Source::name`]) when the address is UNSPEC (a
+    /// reference clock).
+    #[must_use]
+    pub fn name(&self) -> String {
+        if self.address.is_unspec() {
+            refid_name(self.reference_id)
+        } else {
+            self.address.to_string()
+        }
+    }
+}
+
+impl Record for SourceStats {
+    const SPEC: Spec = Spec {
+        name: "sourcestats",
+        method: "get_source_stats",
+        dataclass: "SourceStats",
+        shape: Shape::PerSource,
+        args: &[],
+        udp: true,
+    };
+
+    fn fields(&self) -> Result<FieldList> {
+        let mut f = FieldList::new(Self::SPEC.name);
+        f.int("reference_id", self.reference_id)
+            .text("address", self.name())
+            .int("samples", self.samples)
+            .int("runs", self.runs)
+            .int("span", self.span)
+            .float("std_dev", self.std_dev)?
+            .float("resid_freq", self.resid_freq)?
+            .float("skew", self.skew)?
+            .float("offset", self.offset)?
+            .float("offset_err", self.offset_err)?;
+        Ok(f)
+    }
+}

@@ -1,0 +1,84 @@
+//! TRACKING: the system clock's performance (`chronyc tracking`).
+
+use super::{Field, FieldList, Record, Shape, Spec};
+use crate::error::Result;
+use crate::protocol::wire::{refid_name, IpAddr, Timespec};
+use crate::reports::LeapStatus;
+
+/// TRACKING (command 33, reply 5): the system clock's performance
+/// (`chronyc tracking`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tracking {
+    /// libchrony `reference ID`; chronyc "Reference ID" (hex).
+    pub reference_id: u32,
+    /// libchrony `address`: the selected NTP source's address; UNSPEC for a
+    /// reference clock, the local reference or when unsynchronised.
+    /// chronyc "Reference ID" (in parentheses).
+    pub address: IpAddr,
+    /// libchrony `stratum`; chronyc "Stratum". 0 when unsynchronised.
+    pub stratum: u16,
+    /// libchrony `leap status`; chronyc "Leap status".
+    pub leap_status: LeapStatus,
+    /// libchrony `reference time`; chronyc "Ref time (UTC)". Zero when
+    /// unsynchronised.
+    pub ref_time: Timespec,
+    /// libchrony `current correction`, seconds; chronyc "System time"
+    /// (positive: the system clock is slow).
+    pub current_correction: f64,
+    /// libchrony `last offset`, seconds; chronyc "Last offset".
+    pub last_offset: f64,
+    /// libchrony `RMS offset`, seconds; chronyc "RMS offset".
+    pub rms_offset: f64,
+    /// libchrony `frequency offset`, ppm; chronyc "Frequency" (negative:
+    /// the clock runs slow).
+    pub frequency: f64,
+    /// libchrony `residual frequency`, ppm; chronyc "Residual freq".
+    pub residual_frequency: f64,
+    /// libchrony `skew`, ppm; chronyc "Skew".
+    pub skew: f64,
+    /// libchrony `root delay`, seconds; chronyc "Root delay".
+    pub root_delay: f64,
+    /// libchrony `root dispersion`, seconds; chronyc "Root dispersion".
+    pub root_dispersion: f64,
+    /// libchrony `last update interval`, seconds; chronyc "Update interval".
+    pub last_update_interval: f64,
+}
+
+impl Tracking {
+    /// The reference ID's name by pychrony's rule (see [`refid_name`]).
+    #[must_use]
+    pub fn reference_id_name(&self) -> String {
+        refid_name(self.reference_id)
+    }
+}
+
+impl Record for Tracking {
+    const SPEC: Spec = Spec {
+        name: "tracking",
+        method: "get_tracking",
+        dataclass: "TrackingStatus",
+        shape: Shape::Single,
+        args: &[],
+        udp: true,
+    };
+
+    fn fields(&self) -> Result<FieldList> {
+        let mut f = FieldList::new(Self::SPEC.name);
+        f.int("reference_id", self.reference_id)
+            .text("reference_id_name", self.reference_id_name())
+            .text("reference_ip", self.address.to_string())
+            .ranged("stratum", self.stratum, 15)?
+            .member("leap_status", Field::LEAP_STATUS, self.leap_status.into())
+            .float("ref_time", self.ref_time.as_f64())?
+            .float("offset", self.current_correction)?
+            .float("last_offset", self.last_offset)?
+            .float("rms_offset", self.rms_offset)?
+            .float("frequency", self.frequency)?
+            .float("residual_freq", self.residual_frequency)?
+            .float("skew", self.skew)?
+            .float("root_delay", self.root_delay)?
+            .float("root_dispersion", self.root_dispersion)?
+            .float("update_interval", self.last_update_interval)?;
+        Ok(f)
+    }
+}

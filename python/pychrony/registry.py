@@ -1,0 +1,73 @@
+"""Every report pychrony reads, as data.
+
+The command line, exporters and tests walk this instead of listing reports by
+hand. Each ``ReportInfo`` names a report as ``chronyc`` does, the
+``ChronyConnection`` method and module-level function that read it (the same
+name), the dataclass of one record, its shape and whether chronyd serves it on
+its UDP command port by default. The Rust core holds the same registration
+(``chrony_core::REGISTRY``); ``tests/unit/test_registry.py`` checks that the
+two, the methods, the functions and the testing factories agree. Reading it
+does not load the compiled extension.
+
+Example::
+
+    from pychrony.registry import REPORTS
+
+    for report in REPORTS:
+        print(report.name, report.method, report.dataclass.__name__, report.shape)
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pychrony.models import RTCData, Source, SourceStats, TrackingStatus
+
+__all__ = ["REPORTS", "ReportInfo", "Shape", "by_name"]
+
+#: ``"single"``: one record; ``"optional"``: one record, or None when chronyd
+#: does not provide the report (the module function raises instead);
+#: ``"list"``: one record per source.
+Shape = Literal["single", "optional", "list"]
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """One report's registration."""
+
+    #: chronyc's command name, e.g. ``"sourcestats"``.
+    name: str
+    #: The ``ChronyConnection`` method and the module-level function.
+    method: str
+    #: The dataclass of one record, in ``pychrony.models``.
+    dataclass: type
+    #: One record, maybe none, or a list.
+    shape: Shape
+    #: The report's own keyword arguments, in order.
+    args: tuple[str, ...]
+    #: Served on chronyd's UDP command port by default (else on its Unix
+    #: socket only).
+    udp: bool
+    #: Its ``pychrony.testing`` factory, which builds one record.
+    factory: str
+
+
+REPORTS: tuple[ReportInfo, ...] = (
+    ReportInfo("tracking", "get_tracking", TrackingStatus, "single", (), True, "make_tracking"),
+    ReportInfo("sources", "get_sources", Source, "list", (), True, "make_source"),
+    ReportInfo(
+        "sourcestats", "get_source_stats", SourceStats, "list", (), True, "make_source_stats"
+    ),
+    ReportInfo("rtcdata", "get_rtc_data", RTCData, "optional", (), True, "make_rtc_data"),
+)
+
+
+def by_name(name: str) -> ReportInfo:
+    """Return the report called ``name`` as chronyc calls it.
+
+    Raises:
+        KeyError: No report has that name.
+    """
+    for report in REPORTS:
+        if report.name == name:
+            return report
+    raise KeyError(f"no report {name!r}; the reports are {', '.join(r.name for r in REPORTS)}")
