@@ -73,19 +73,13 @@ use crate::address::{Endpoint, MAX_SOCKET_PATH};
 use crate::error::{ConnectionFailure, DataFailure, Error, Result};
 use crate::gate::{Closable, Gate, ProcessGuard, ProcessLock};
 use crate::options::{ClientOptions, TransportKind};
-use crate::protocol::reply::{
-    is_no_such_source, no_such_source, parse_header, status, status_text, ReplyHeader,
-};
+use crate::outcome::{self, INTERRUPT_SLICE, SEND_SLICE};
+use crate::protocol::reply::{is_no_such_source, parse_header, request_kind, status, ReplyHeader};
 use crate::protocol::request::{rpy, Request};
 use crate::protocol::wire::{IpAddr, Timespec};
 use crate::protocol::PROTO_VERSION;
 use crate::report::{RtcData, Source, SourceStats, Tracking};
 
-/// The interrupt callback runs at least this often while waiting.
-const INTERRUPT_SLICE: Duration = Duration::from_millis(50);
-/// A send waits at most this long for room in the socket queue (a stopped
-/// chronyd); the request then counts as sent and lost, and is resent later.
-const SEND_SLICE: Duration = Duration::from_millis(20);
 /// How often a multi-record report is read again from a fresh count when the
 /// source list changes under it (as in the native backend).
 const SOURCE_LIST_ATTEMPTS: u32 = 4;
@@ -393,20 +387,7 @@ impl Session {
 /// A reply in another protocol version: the server's own version byte tells
 /// whether it is older or newer (as in the native backend).
 fn version_error(req: Request, h: ReplyHeader) -> Error {
-    Error::data(
-        if h.version > PROTO_VERSION {
-            DataFailure::NewServer
-        } else {
-            DataFailure::OldServer
-        },
-        format!(
-            "chronyd answered the {} request with protocol version {} (status {}); libchrony and \
-             this client speak version {PROTO_VERSION}, used by chrony 1.29.1 and later",
-            req.name(),
-            h.version,
-            status_text(h.status)
-        ),
-    )
+    outcome::version_mismatch(req.name(), h.version, PROTO_VERSION, h.status)
 }
 
 /// The error for a failed `chrony_open_socket`, by `errno`: worded as the
@@ -588,14 +569,7 @@ impl LibchronyClient {
             .session
             .acquire(policy.started, policy.deadline, interrupt)?;
         if slot.closed() {
-            return Err(Error::connection(
-                ConnectionFailure::Closed,
-                format!(
-                    "the connection to chronyd at {} is closed; open a new one",
-                    self.address
-                ),
-                None,
-            ));
+            return Err(outcome::closed(&self.address));
         }
         // A forked child (or a fresh state) opens a session of its own: the
         // parent's socket stays the parent's.
@@ -837,7 +811,9 @@ impl Call<'_> {
 
     /// The error for a libchrony error code returned while processing a
     /// reply, completed by the reply's header (peeked before libchrony read
-    /// it). Kinds and codes are the native backend's for the same status.
+    /// it): libchrony's codes are coarser than chronyd's statuses, so the
+    /// status decides, through the native backend's table. Without a header
+    /// (none could be peeked) the code stands for a typical status.
     fn reply_error(
         &self,
         req: Request,
@@ -846,146 +822,62 @@ impl Call<'_> {
         os_error: io::Error,
     ) -> Error {
         let name = req.name();
-        let lib_text = error_string(self.client.lib, code);
-        let status = header.map(|h| h.status);
-        let text = status.map_or("", status_text);
-        let is_record = matches!(req, Request::SourceData(_) | Request::SourceStats(_));
-        match code {
-            raw::CHRONY_UNAUTHORIZED => Error::Unauthorized {
-                message: format!(
-                    "chronyd refused the {name} request ({text}; libchrony: {lib_text}): this command \
-                     is served only on chronyd's Unix socket, or must be listed in 'opencommands' for \
-                     the UDP command port; connect through the Unix socket (as root or chrony's user)"
-                ),
-            },
-            raw::CHRONY_DISABLED if status == Some(status::NORTC) => Error::NotAvailable {
-                message: format!(
-                    "RTC tracking is unavailable: chronyd answered the {name} request with {text} \
-                     (libchrony: {lib_text}). chronyd has no RTC driver (as in most VMs and containers) \
-                     or neither 'rtcfile' nor 'rtcsync' with an RTC it can read is configured; add \
-                     'rtcfile' to chrony.conf on a machine with an RTC"
-                ),
-            },
-            raw::CHRONY_DISABLED => Error::NotAvailable {
-                message: format!(
-                    "chronyd answered the {name} request with {text} (libchrony: {lib_text}): enable \
-                     the facility in chrony.conf"
-                ),
-            },
-            raw::CHRONY_OLD_SERVER => Error::data(
-                DataFailure::OldServer,
-                format!(
-                    "chronyd does not know the {name} request ({text}; libchrony: {lib_text}): it is \
-                     older than this command; upgrade chrony"
-                ),
-            ),
-            // Development chronyd after 4.8 answers RPY_NULL with status 0
-            // when the source vanished during the request.
-            raw::CHRONY_NEW_SERVER
-                if is_record
-                    && header.is_some_and(|h| h.reply == rpy::NULL && h.status == status::SUCCESS) =>
-            {
-                no_such_source(req)
+        let kind = request_kind(req);
+        let typical = match code {
+            raw::CHRONY_UNAUTHORIZED => status::UNAUTH,
+            raw::CHRONY_DISABLED => status::NOTENABLED,
+            raw::CHRONY_OLD_SERVER => status::INVALID,
+            raw::CHRONY_NEW_SERVER => status::BADPKTVERSION,
+            // Not a status the table knows: "unexpected" whatever it was.
+            raw::CHRONY_UNEXPECTED_STATUS => u16::MAX,
+            raw::CHRONY_INVALID_RESPONSE => {
+                return Error::invalid_reply(format!(
+                    "{name} reply from chronyd at {} is truncated (libchrony: {})",
+                    self.client.address,
+                    error_string(self.client.lib, code)
+                ))
             }
-            raw::CHRONY_NEW_SERVER => Error::data(
-                DataFailure::NewServer,
-                match header {
-                    Some(h) if h.status == status::SUCCESS => format!(
-                        "chronyd answered the {name} request with reply code {} where {} was expected \
-                         (libchrony: {lib_text}); it is probably newer than this client: upgrade \
-                         libchrony",
-                        h.reply,
-                        req.reply_code()
-                    ),
-                    _ => format!(
-                        "chronyd rejected the {name} request ({text}; libchrony: {lib_text}): it is \
-                         newer than this libchrony; upgrade libchrony"
-                    ),
-                },
-            ),
-            raw::CHRONY_UNEXPECTED_STATUS if status == Some(status::NOSUCHSOURCE) => {
-                no_such_source(req)
-            }
-            raw::CHRONY_UNEXPECTED_STATUS => {
-                let status = status.unwrap_or(u16::MAX);
-                Error::data(
-                    DataFailure::UnexpectedStatus(status),
-                    format!(
-                        "chronyd answered the {name} request with status {status} ({text}; libchrony: \
-                         {lib_text})"
-                    ),
+            raw::CHRONY_RECV_FAILED => return self.recv_error(os_error),
+            other => {
+                return library_error(
+                    self.client.lib,
+                    &format!("to process the {name} reply"),
+                    other,
                 )
             }
-            raw::CHRONY_INVALID_RESPONSE => Error::invalid_reply(format!(
-                "{name} reply from chronyd at {} is truncated (libchrony: {lib_text})",
-                self.client.address
-            )),
-            raw::CHRONY_RECV_FAILED => self.recv_error(os_error),
-            other => library_error(
+        };
+        let status = header.map_or(typical, |h| h.status);
+        match (outcome::status_error(name, kind, status), header) {
+            (Err(e), _) => e,
+            // Status SUCCESS, yet libchrony refused the reply: its reply
+            // code is not the one libchrony expects.
+            (Ok(()), Some(h)) if code == raw::CHRONY_NEW_SERVER => {
+                outcome::wrong_reply(name, kind, h.reply, req.reply_code(), h.reply == rpy::NULL)
+            }
+            (Ok(()), _) => library_error(
                 self.client.lib,
                 &format!("to process the {name} reply"),
-                other,
+                code,
             ),
         }
     }
 
     fn send_error(&self, req: Request, e: io::Error) -> Error {
-        let kind = match e.kind() {
-            ErrorKind::ConnectionRefused | ErrorKind::NotConnected => ConnectionFailure::Refused,
-            // Anything else, including a server socket gone since the open
-            // (chronyd stopped): the open worked, the send did not.
-            _ => ConnectionFailure::SendFailed,
-        };
-        Error::connection(
-            kind,
-            format!(
-                "sending the {} request to chronyd at {} failed (libchrony): {e}. Is chronyd running?",
-                req.name(),
-                self.client.address
-            ),
-            Some(e),
-        )
+        outcome::send_failed(req.name(), &self.client.address, e)
     }
 
     fn recv_error(&self, e: io::Error) -> Error {
-        if e.kind() == ErrorKind::ConnectionRefused {
-            Error::connection(
-                ConnectionFailure::Refused,
-                format!(
-                    "chronyd refused the request at {} (connection refused): nothing listens there. Is \
-                     chronyd running, and is its command port enabled ('cmdport')?",
-                    self.client.address
-                ),
-                Some(e),
-            )
-        } else {
-            Error::connection(
-                ConnectionFailure::RecvFailed,
-                format!(
-                    "receiving from chronyd at {} failed (libchrony): {e}",
-                    self.client.address
-                ),
-                Some(e),
-            )
-        }
+        outcome::recv_failed(&self.client.address, e)
     }
 
     fn timed_out(&self, req: Request) -> Error {
         let options = self.client.options;
-        Error::connection(
-            ConnectionFailure::TimedOut,
-            format!(
-                "chronyd did not answer the {} request at {} (gave up after {:.3} s: timeout {:.3} s, \
-                 {} retries; libchrony backend). Is chronyd running and serving commands there? A \
-                 stopped or overloaded chronyd, 'cmdport 0', or a host not allowed by 'cmdallow' gives \
-                 no reply",
-                req.name(),
-                self.client.address,
-                self.started.elapsed().as_secs_f64(),
-                options.timeout.as_secs_f64(),
-                options.retries,
-            ),
-            None,
+        outcome::timed_out(
+            req.name(),
+            &self.client.address,
+            self.started.elapsed(),
+            options.timeout,
+            options.retries,
         )
     }
 }
