@@ -24,6 +24,7 @@ mod gate;
 #[cfg(feature = "libchrony")]
 pub mod libchrony;
 pub mod options;
+mod outcome;
 pub mod protocol;
 pub mod reports;
 /// The former name of [`reports`].

@@ -4,56 +4,11 @@ use super::request::{rpy, Request};
 use super::wire::Reader;
 use super::{PKT_REPLY, PROTO_VERSION, REPLY_HEADER_LEN};
 use crate::error::{DataFailure, Error, Result};
+use crate::outcome::{self, RequestKind};
 use crate::report::{RtcData, Source, SourceStats, Tracking};
 
-/// Status codes (CMDMON.md §2.6) this client treats specially.
-pub mod status {
-    /// SUCCESS
-    pub const SUCCESS: u16 = 0;
-    /// UNAUTH: not allowed on this transport.
-    pub const UNAUTH: u16 = 2;
-    /// INVALID: unknown command (server older than the command).
-    pub const INVALID: u16 = 3;
-    /// NOSUCHSOURCE: index out of range (the source list changed).
-    pub const NOSUCHSOURCE: u16 = 4;
-    /// NOTENABLED: facility not enabled.
-    pub const NOTENABLED: u16 = 6;
-    /// NORTC: RTC driver not running.
-    pub const NORTC: u16 = 13;
-    /// BADPKTVERSION: protocol version mismatch.
-    pub const BADPKTVERSION: u16 = 18;
-    /// BADPKTLENGTH: request shorter than the server requires.
-    pub const BADPKTLENGTH: u16 = 19;
-}
-
-/// chronyc's text for a status code.
-#[must_use]
-pub fn status_text(code: u16) -> &'static str {
-    match code {
-        0 => "200 OK",
-        1 => "500 Failure",
-        2 => "501 Not authorised",
-        3 => "502 Invalid command",
-        4 => "503 No such source",
-        5 => "504 Duplicate or stale logon detected",
-        6 => "505 Facility not enabled in daemon",
-        7 => "507 Bad subnet",
-        8 => "208 Access allowed",
-        9 => "209 Access denied",
-        10 => "510 No command access from this host",
-        11 => "511 Source already present",
-        12 => "512 Too many sources present",
-        13 => "513 RTC driver not running",
-        14 => "514 Can't write RTC parameters",
-        15 => "519 Client logging is not active in the daemon",
-        16 => "516 Sample index out of range",
-        17 => "515 Invalid address family",
-        18 => "517 Protocol version mismatch",
-        19 => "518 Packet length mismatch",
-        21 => "521 Invalid name",
-        _ => "520 Got unexpected error from daemon",
-    }
-}
+// The status table is shared with the libchrony backend; these paths stay.
+pub use crate::outcome::{status, status_text};
 
 /// The fields of a reply header that matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,21 +64,12 @@ pub fn decode(req: Request, buf: &[u8]) -> Result<Reply> {
         .ok_or_else(|| Error::invalid_reply("reply from chronyd is not a valid reply packet"))?;
     check_status(req, &hdr)?;
     if hdr.reply != req.reply_code() {
-        if hdr.reply == rpy::NULL && matches!(req, Request::SourceData(_) | Request::SourceStats(_))
-        {
-            // Development chronyd after 4.8 answers RPY_NULL with status 0
-            // when the source vanished during the request.
-            return Err(no_such_source(req));
-        }
-        return Err(Error::data(
-            DataFailure::NewServer,
-            format!(
-                "chronyd answered the {} request with reply code {} where {} was expected; \
-                 it is probably newer than this client: upgrade pychrony-rs",
-                req.name(),
-                hdr.reply,
-                req.reply_code()
-            ),
+        return Err(outcome::wrong_reply(
+            req.name(),
+            request_kind(req),
+            hdr.reply,
+            req.reply_code(),
+            hdr.reply == rpy::NULL,
         ));
     }
     let body = &buf[REPLY_HEADER_LEN..];
@@ -145,22 +91,13 @@ pub fn decode(req: Request, buf: &[u8]) -> Result<Reply> {
     })
 }
 
-pub(crate) fn no_such_source(req: Request) -> Error {
-    Error::data(
-        DataFailure::UnexpectedStatus(status::NOSUCHSOURCE),
-        match req {
-            Request::SourceData(_) | Request::SourceStats(_) => format!(
-                "chronyd answered the {} request with status {}: the source list changed while it was read",
-                req.name(),
-                status_text(status::NOSUCHSOURCE)
-            ),
-            _ => format!(
-                "chronyd answered the {} request with status {}",
-                req.name(),
-                status_text(status::NOSUCHSOURCE)
-            ),
-        },
-    )
+/// What the status table needs to know about a request.
+pub(crate) fn request_kind(req: Request) -> RequestKind {
+    match req {
+        Request::SourceData(_) | Request::SourceStats(_) => RequestKind::Record,
+        Request::RtcReport => RequestKind::Rtc,
+        Request::Tracking | Request::NSources => RequestKind::Report,
+    }
 }
 
 /// True when an error is chronyd's "no such source" (the list changed).
@@ -176,59 +113,15 @@ pub fn is_no_such_source(err: &Error) -> bool {
 }
 
 fn check_status(req: Request, hdr: &ReplyHeader) -> Result<()> {
-    let name = req.name();
-    let text = status_text(hdr.status);
     if hdr.version != PROTO_VERSION {
-        // The version byte is the server's own: a lower one (chrony ≤ 1.29
-        // speaks 5, and answers a version-6 request with status 18) is an
-        // older server, a higher one a newer server, whatever the status.
-        return Err(Error::data(
-            if hdr.version > PROTO_VERSION {
-                DataFailure::NewServer
-            } else {
-                DataFailure::OldServer
-            },
-            format!(
-                "chronyd answered the {name} request with protocol version {} (status {text}); \
-                 this client speaks version {PROTO_VERSION}, used by chrony 1.29.1 and later",
-                hdr.version
-            ),
+        return Err(outcome::version_mismatch(
+            req.name(),
+            hdr.version,
+            PROTO_VERSION,
+            hdr.status,
         ));
     }
-    match hdr.status {
-        status::SUCCESS => Ok(()),
-        status::UNAUTH => Err(Error::Unauthorized {
-            message: format!(
-                "chronyd refused the {name} request ({text}): this command is served only on \
-                 chronyd's Unix socket, or must be listed in 'opencommands' for the UDP command port; \
-                 connect through the Unix socket (as root or chrony's user)"
-            ),
-        }),
-        status::INVALID => Err(Error::data(
-            DataFailure::OldServer,
-            format!("chronyd does not know the {name} request ({text}): it is older than this command; upgrade chrony"),
-        )),
-        status::NOSUCHSOURCE => Err(no_such_source(req)),
-        status::NORTC | status::NOTENABLED if req == Request::RtcReport => Err(Error::NotAvailable {
-            message: format!(
-                "RTC tracking is unavailable: chronyd answered the {name} request with {text}. chronyd \
-                 has no RTC driver (as in most VMs and containers) or neither 'rtcfile' nor 'rtcsync' \
-                 with an RTC it can read is configured; add 'rtcfile' to chrony.conf on a machine with an RTC"
-            ),
-        }),
-        // libchrony reports both as CHRONY_DISABLED, whatever the request.
-        status::NORTC | status::NOTENABLED => Err(Error::NotAvailable {
-            message: format!("chronyd answered the {name} request with {text}: the facility is not enabled in chronyd"),
-        }),
-        status::BADPKTVERSION | status::BADPKTLENGTH => Err(Error::data(
-            DataFailure::NewServer,
-            format!("chronyd rejected the {name} request ({text}): it is newer than this client; upgrade pychrony-rs"),
-        )),
-        other => Err(Error::data(
-            DataFailure::UnexpectedStatus(other),
-            format!("chronyd answered the {name} request with status {other} ({text})"),
-        )),
-    }
+    outcome::status_error(req.name(), request_kind(req), hdr.status)
 }
 
 fn decode_tracking(r: &Reader<'_>) -> Result<Tracking> {

@@ -11,6 +11,7 @@ use crate::address::Endpoint;
 use crate::error::{ConnectionFailure, Error, Result};
 use crate::gate::{Closable, Gate};
 use crate::options::TransportKind;
+use crate::outcome;
 
 /// What `address()`, `transport_kind()` and `is_open()` report, and the
 /// endpoint a fresh state opens. Locked for a few instructions at a time,
@@ -195,14 +196,7 @@ impl NativeConnection {
     }
 
     fn closed_error(&self) -> Error {
-        Error::connection(
-            ConnectionFailure::Closed,
-            format!(
-                "the connection to chronyd at {} is closed; open a new one",
-                self.address()
-            ),
-            None,
-        )
+        outcome::closed(&self.address())
     }
 
     /// Runs one report read, switching to the next fallback address when

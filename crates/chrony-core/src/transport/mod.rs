@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::address::Endpoint;
 use crate::error::{ConnectionFailure, Error, Result};
 pub(crate) use crate::options::Policy;
+use crate::outcome::{self, INTERRUPT_SLICE, SEND_SLICE};
 use crate::protocol::reply::parse_header;
 use crate::protocol::request::Request;
 use crate::protocol::MAX_REPLY_LEN;
@@ -31,11 +32,6 @@ pub use unix::CLIENT_DIR_PREFIX;
 /// At most this many requests are outstanding at once. chronyd's Unix socket
 /// queue holds about ten datagrams; staying below keeps sends from blocking.
 const WINDOW: usize = 8;
-/// A request that found the socket queue full (sends never block) is tried
-/// again after at most this long.
-const SEND_SLICE: Duration = Duration::from_millis(20);
-/// With an interrupt check, the engine wakes at least this often to run it.
-const INTERRUPT_SLICE: Duration = Duration::from_millis(50);
 /// How early a blocking receive stops before its wake-up time; the kernel
 /// rounds receive timeouts up to a clock tick (4 ms at 250 Hz, 10 ms at 100 Hz).
 const TICK_SLACK: Duration = Duration::from_millis(10);
@@ -218,19 +214,7 @@ impl Transport {
     }
 
     fn timed_out(&self, policy: &Policy, what: &str, elapsed: Duration) -> Error {
-        Error::connection(
-            ConnectionFailure::TimedOut,
-            format!(
-                "chronyd did not answer the {what} request at {} (gave up after {:.3} s: timeout \
-                 {:.3} s, {} retries). Is chronyd running and serving commands there? A stopped or \
-                 overloaded chronyd, 'cmdport 0', or a host not allowed by 'cmdallow' gives no reply",
-                self.peer,
-                elapsed.as_secs_f64(),
-                policy.timeout.as_secs_f64(),
-                policy.retries,
-            ),
-            None,
-        )
+        outcome::timed_out(what, &self.peer, elapsed, policy.timeout, policy.retries)
     }
 
     /// Sends every request and returns their raw replies, in request order.
@@ -371,24 +355,7 @@ impl Transport {
                         e.kind(),
                         ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
                     ) => {}
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
-                    return Err(conn_err(
-                        ConnectionFailure::Refused,
-                        format!(
-                            "chronyd refused the request at {} (connection refused): nothing listens \
-                             there. Is chronyd running, and is its command port enabled ('cmdport')?",
-                            self.peer
-                        ),
-                        e,
-                    ));
-                }
-                Err(e) => {
-                    return Err(conn_err(
-                        ConnectionFailure::RecvFailed,
-                        format!("receiving from chronyd at {} failed: {e}", self.peer),
-                        e,
-                    ))
-                }
+                Err(e) => return Err(outcome::recv_failed(&self.peer, e)),
             }
             // The check may be costly (the Python bridge takes the GIL), so it
             // runs at most once per slice, not once per datagram.
@@ -403,21 +370,7 @@ impl Transport {
     }
 
     fn send_error(&self, req: Request, e: io::Error) -> Error {
-        let kind = match e.kind() {
-            ErrorKind::ConnectionRefused | ErrorKind::NotConnected => ConnectionFailure::Refused,
-            // Anything else, including a server socket gone since the open
-            // (chronyd stopped): the open worked, the send did not.
-            _ => ConnectionFailure::SendFailed,
-        };
-        conn_err(
-            kind,
-            format!(
-                "sending the {} request to chronyd at {} failed: {e}. Is chronyd running?",
-                req.name(),
-                self.peer
-            ),
-            e,
-        )
+        outcome::send_failed(req.name(), &self.peer, e)
     }
 }
 
