@@ -106,10 +106,13 @@ impl Owner {
     }
 }
 
+// Only the libchrony backend has process-wide state to guard.
+#[cfg_attr(not(feature = "libchrony"), allow(dead_code))]
 /// A lock without data for process-wide state (libchrony's shared string
 /// buffer), held for a few microseconds at a time; fork-safe like the gate.
 pub(crate) struct ProcessLock(Owner);
 
+#[cfg_attr(not(feature = "libchrony"), allow(dead_code))]
 /// Holds a [`ProcessLock`] until dropped.
 pub(crate) struct ProcessGuard<'a>(&'a Owner);
 
@@ -119,6 +122,7 @@ impl Drop for ProcessGuard<'_> {
     }
 }
 
+#[cfg_attr(not(feature = "libchrony"), allow(dead_code))]
 impl ProcessLock {
     /// A free lock.
     pub(crate) const fn new() -> Self {

@@ -83,11 +83,11 @@ pub fn decode(req: Request, buf: &[u8]) -> Result<Reply> {
     }
     let r = Reader::new(body, req.name());
     Ok(match req {
-        Request::Tracking => Reply::Tracking(decode_tracking(&r)?),
+        Request::Tracking => Reply::Tracking(Tracking::decode(&r)?),
         Request::NSources => Reply::NSources(r.u32(0)?),
-        Request::SourceData(_) => Reply::SourceData(decode_source(&r)?),
-        Request::SourceStats(_) => Reply::SourceStats(decode_sourcestats(&r)?),
-        Request::RtcReport => Reply::Rtc(decode_rtc(&r)?),
+        Request::SourceData(_) => Reply::SourceData(Source::decode(&r)?),
+        Request::SourceStats(_) => Reply::SourceStats(SourceStats::decode(&r)?),
+        Request::RtcReport => Reply::Rtc(RtcData::decode(&r)?),
     })
 }
 
@@ -122,67 +122,6 @@ fn check_status(req: Request, hdr: &ReplyHeader) -> Result<()> {
         ));
     }
     outcome::status_error(req.name(), request_kind(req), hdr.status)
-}
-
-fn decode_tracking(r: &Reader<'_>) -> Result<Tracking> {
-    Ok(Tracking {
-        reference_id: r.u32(0)?,
-        address: r.ipaddr(4)?,
-        stratum: r.u16(24)?,
-        leap_status: r.u16(26)?.into(),
-        ref_time: r.timespec(28)?,
-        current_correction: r.float(40)?,
-        last_offset: r.float(44)?,
-        rms_offset: r.float(48)?,
-        frequency: r.float(52)?,
-        residual_frequency: r.float(56)?,
-        skew: r.float(60)?,
-        root_delay: r.float(64)?,
-        root_dispersion: r.float(68)?,
-        last_update_interval: r.float(72)?,
-    })
-}
-
-fn decode_source(r: &Reader<'_>) -> Result<Source> {
-    Ok(Source {
-        address: r.ipaddr(0)?,
-        poll: r.i16(20)?,
-        stratum: r.u16(22)?,
-        state: r.u16(24)?.into(),
-        mode: r.u16(26)?.into(),
-        flags: r.u16(28)?,
-        reachability: r.u16(30)?,
-        last_sample_ago: r.u32(32)?,
-        orig_latest_meas: r.float(36)?,
-        latest_meas: r.float(40)?,
-        latest_meas_err: r.float(44)?,
-    })
-}
-
-fn decode_sourcestats(r: &Reader<'_>) -> Result<SourceStats> {
-    Ok(SourceStats {
-        reference_id: r.u32(0)?,
-        address: r.ipaddr(4)?,
-        samples: r.u32(24)?,
-        runs: r.u32(28)?,
-        span: r.u32(32)?,
-        std_dev: r.float(36)?,
-        resid_freq: r.float(40)?,
-        skew: r.float(44)?,
-        offset: r.float(48)?,
-        offset_err: r.float(52)?,
-    })
-}
-
-fn decode_rtc(r: &Reader<'_>) -> Result<RtcData> {
-    Ok(RtcData {
-        ref_time: r.timespec(0)?,
-        samples: r.u16(12)?,
-        runs: r.u16(14)?,
-        span: r.u32(16)?,
-        offset: r.float(20)?,
-        freq_offset: r.float(24)?,
-    })
 }
 
 /// Builds a reply datagram: for tests and fake servers.

@@ -2,6 +2,7 @@
 
 use super::{FieldList, Record, Shape, Spec};
 use crate::error::Result;
+use crate::protocol::wire::Reader;
 use crate::protocol::wire::Timespec;
 
 /// RTCREPORT (command 35, reply 7): the real-time clock (`chronyc rtcdata`).
@@ -20,6 +21,20 @@ pub struct RtcData {
     pub offset: f64,
     /// libchrony `frequency offset`, ppm; chronyc "RTC gains time at".
     pub freq_offset: f64,
+}
+
+impl RtcData {
+    /// Decodes the reply body (CMDMON.md §4).
+    pub(crate) fn decode(r: &Reader<'_>) -> Result<Self> {
+        Ok(RtcData {
+            ref_time: r.timespec(0)?,
+            samples: r.u16(12)?,
+            runs: r.u16(14)?,
+            span: r.u32(16)?,
+            offset: r.float(20)?,
+            freq_offset: r.float(24)?,
+        })
+    }
 }
 
 impl Record for RtcData {

@@ -2,6 +2,7 @@
 
 use super::{Field, FieldList, Record, Shape, Spec};
 use crate::error::Result;
+use crate::protocol::wire::Reader;
 use crate::protocol::wire::{refid_name, IpAddr};
 use crate::reports::{SourceMode, SourceState};
 
@@ -60,6 +61,25 @@ impl Source {
             Some(id) => refid_name(id),
             None => self.address.to_string(),
         }
+    }
+}
+
+impl Source {
+    /// Decodes the reply body (CMDMON.md §4).
+    pub(crate) fn decode(r: &Reader<'_>) -> Result<Self> {
+        Ok(Source {
+            address: r.ipaddr(0)?,
+            poll: r.i16(20)?,
+            stratum: r.u16(22)?,
+            state: r.u16(24)?.into(),
+            mode: r.u16(26)?.into(),
+            flags: r.u16(28)?,
+            reachability: r.u16(30)?,
+            last_sample_ago: r.u32(32)?,
+            orig_latest_meas: r.float(36)?,
+            latest_meas: r.float(40)?,
+            latest_meas_err: r.float(44)?,
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::{FieldList, Record, Shape, Spec};
 use crate::error::Result;
+use crate::protocol::wire::Reader;
 use crate::protocol::wire::{refid_name, IpAddr};
 
 /// SOURCESTATS (command 34, reply 6): one source's statistics
@@ -43,6 +44,24 @@ impl SourceStats {
         } else {
             self.address.to_string()
         }
+    }
+}
+
+impl SourceStats {
+    /// Decodes the reply body (CMDMON.md §4).
+    pub(crate) fn decode(r: &Reader<'_>) -> Result<Self> {
+        Ok(SourceStats {
+            reference_id: r.u32(0)?,
+            address: r.ipaddr(4)?,
+            samples: r.u32(24)?,
+            runs: r.u32(28)?,
+            span: r.u32(32)?,
+            std_dev: r.float(36)?,
+            resid_freq: r.float(40)?,
+            skew: r.float(44)?,
+            offset: r.float(48)?,
+            offset_err: r.float(52)?,
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::{Field, FieldList, Record, Shape, Spec};
 use crate::error::Result;
+use crate::protocol::wire::Reader;
 use crate::protocol::wire::{refid_name, IpAddr, Timespec};
 use crate::reports::LeapStatus;
 
@@ -49,6 +50,28 @@ impl Tracking {
     #[must_use]
     pub fn reference_id_name(&self) -> String {
         refid_name(self.reference_id)
+    }
+}
+
+impl Tracking {
+    /// Decodes the reply body (CMDMON.md §4).
+    pub(crate) fn decode(r: &Reader<'_>) -> Result<Self> {
+        Ok(Tracking {
+            reference_id: r.u32(0)?,
+            address: r.ipaddr(4)?,
+            stratum: r.u16(24)?,
+            leap_status: r.u16(26)?.into(),
+            ref_time: r.timespec(28)?,
+            current_correction: r.float(40)?,
+            last_offset: r.float(44)?,
+            rms_offset: r.float(48)?,
+            frequency: r.float(52)?,
+            residual_frequency: r.float(56)?,
+            skew: r.float(60)?,
+            root_delay: r.float(64)?,
+            root_dispersion: r.float(68)?,
+            last_update_interval: r.float(72)?,
+        })
     }
 }
 
