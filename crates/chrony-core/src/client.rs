@@ -1,18 +1,10 @@
 //! The client: one connection to chronyd through either backend, and the
 //! four reports.
 
-use crate::error::{DataFailure, Error, Result};
+use crate::error::{Error, Result};
 pub use crate::options::{ClientOptions, TransportKind};
-use crate::protocol::reply::{decode, is_no_such_source, Reply};
-use crate::protocol::request::Request;
-use crate::reports::{FieldList, Record, RtcData, Source, SourceStats, Spec, Tracking};
-use crate::transport::{NativeConnection, Policy, Transport};
-
-/// How often a multi-record report is read again from a fresh count when the
-/// source list changes under it.
-const SOURCE_LIST_ATTEMPTS: u32 = 4;
-/// More sources than this in an N_SOURCES reply is garbage, not a list.
-const MAX_SOURCES: u32 = 65_536;
+use crate::reports::{FieldList, Record, RtcData, Shape, Source, SourceStats, Spec, Tracking};
+use crate::transport::NativeConnection;
 
 /// Which implementation talks to chronyd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -147,192 +139,141 @@ impl Client {
         dispatch!(self, n => n.close(), lib => lib.close());
     }
 
-    /// Runs one report read on the native backend.
-    fn call<T>(
-        &self,
-        interrupt: &dyn Fn() -> bool,
-        read: impl Fn(&mut Transport, &Policy, &dyn Fn() -> bool) -> Result<T>,
-    ) -> Result<T> {
-        let policy = self.options.policy();
-        #[allow(irrefutable_let_patterns)] // refutable with the libchrony feature
-        let Inner::Native(native) = &self.inner
-        else {
-            // The public methods hand libchrony clients to their own code
-            // before calling this; say so rather than panic if that changes.
-            return Err(Error::Library {
-                message: "internal error: native request on a libchrony connection".into(),
-                code: None,
-            });
-        };
-        native.call(&policy, interrupt, read)
+    /// The one record of report `R` (any single or optional report of
+    /// [`crate::REGISTRY`]), stopping with [`Error::Interrupted`] when
+    /// `interrupt` returns true (it is polled at least every 50 ms).
+    ///
+    /// # Errors
+    ///
+    /// Connection, permission, data and availability errors ([`Error`]).
+    pub fn record<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<R> {
+        dispatch!(self,
+            n => n.record(&self.options.policy(), interrupt),
+            lib => lib.record(interrupt))
+    }
+
+    /// Every record of the per-source report `R`, with an interrupt check as
+    /// [`Client::record`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
+    pub fn records<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<Vec<R>> {
+        dispatch!(self,
+            n => n.records(&self.options.policy(), interrupt),
+            lib => lib.records(interrupt))
     }
 
     /// Reads the report registered as `name` (see [`crate::REGISTRY`]): its
     /// registration and its records as checked field lists (one for a
-    /// single report). The typed methods below give the records themselves.
+    /// single report).
     ///
     /// # Errors
     ///
-    /// Those of the report's method; [`Error::InvalidArgument`] for a name
-    /// that is not registered.
+    /// Those of the report; [`Error::InvalidArgument`] for a name that is
+    /// not registered.
     pub fn read(&self, name: &str, interrupt: &dyn Fn() -> bool) -> Result<(Spec, Vec<FieldList>)> {
-        fn one<R: Record>(r: &R) -> Result<(Spec, Vec<FieldList>)> {
-            Ok((R::SPEC, vec![r.fields()?]))
+        macro_rules! by_name {
+            ($($report:ty),+) => {
+                $(if name == <$report>::SPEC.name {
+                    return self.read_as::<$report>(interrupt);
+                })+
+            };
         }
-        fn list<R: Record>(v: &[R]) -> Result<(Spec, Vec<FieldList>)> {
-            Ok((
-                R::SPEC,
-                v.iter().map(Record::fields).collect::<Result<_>>()?,
-            ))
-        }
-        match name {
-            "tracking" => one(&self.tracking_interruptible(interrupt)?),
-            "sources" => list(&self.sources_interruptible(interrupt)?),
-            "sourcestats" => list(&self.source_stats_interruptible(interrupt)?),
-            "rtcdata" => one(&self.rtc_data_interruptible(interrupt)?),
-            other => Err(Error::invalid_argument(format!(
-                "unknown report {other:?}; the reports are {}",
-                crate::REGISTRY
-                    .iter()
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
+        crate::for_each_report!(by_name);
+        Err(Error::invalid_argument(format!(
+            "unknown report {name:?}; the reports are {}",
+            crate::REGISTRY
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
+    fn read_as<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<(Spec, Vec<FieldList>)> {
+        let records = match R::SPEC.shape {
+            Shape::PerSource => self.records::<R>(interrupt)?,
+            Shape::Single | Shape::Optional => vec![self.record::<R>(interrupt)?],
+        };
+        let fields = records.iter().map(Record::fields).collect::<Result<_>>()?;
+        Ok((R::SPEC, fields))
     }
 
     /// TRACKING (`chronyc tracking`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
     pub fn tracking(&self) -> Result<Tracking> {
-        self.tracking_interruptible(&|| false)
+        self.record(&|| false)
     }
 
-    /// [`Client::tracking`], stopping with [`Error::Interrupted`] when
-    /// `interrupt` returns true (it is polled at least every 50 ms).
+    /// [`Client::tracking`] with an interrupt check.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
     pub fn tracking_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Tracking> {
-        #[cfg(feature = "libchrony")]
-        if let Inner::Libchrony(lib) = &self.inner {
-            return lib.tracking_interruptible(interrupt);
-        }
-        self.call(interrupt, |t, p, i| {
-            match single(t, p, i, Request::Tracking)? {
-                Reply::Tracking(r) => Ok(r),
-                other => Err(mismatch(&other)),
-            }
-        })
+        self.record(interrupt)
     }
 
     /// RTCREPORT (`chronyc rtcdata`). [`Error::NotAvailable`] when chronyd
     /// does not track the RTC.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
     pub fn rtc_data(&self) -> Result<RtcData> {
-        self.rtc_data_interruptible(&|| false)
+        self.record(&|| false)
     }
 
     /// [`Client::rtc_data`] with an interrupt check.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
     pub fn rtc_data_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<RtcData> {
-        #[cfg(feature = "libchrony")]
-        if let Inner::Libchrony(lib) = &self.inner {
-            return lib.rtc_data_interruptible(interrupt);
-        }
-        self.call(interrupt, |t, p, i| {
-            match single(t, p, i, Request::RtcReport)? {
-                Reply::Rtc(r) => Ok(r),
-                other => Err(mismatch(&other)),
-            }
-        })
+        self.record(interrupt)
     }
 
     /// N_SOURCES then SOURCE_DATA for every index (`chronyc sources`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
     pub fn sources(&self) -> Result<Vec<Source>> {
-        self.sources_interruptible(&|| false)
+        self.records(&|| false)
     }
 
     /// [`Client::sources`] with an interrupt check.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
     pub fn sources_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Vec<Source>> {
-        #[cfg(feature = "libchrony")]
-        if let Inner::Libchrony(lib) = &self.inner {
-            return lib.sources_interruptible(interrupt);
-        }
-        self.call(interrupt, |t, p, i| {
-            records(t, p, i, Request::SourceData, |r| match r {
-                Reply::SourceData(s) => Ok(s),
-                other => Err(mismatch(&other)),
-            })
-        })
+        self.records(interrupt)
     }
 
     /// N_SOURCES then SOURCESTATS for every index (`chronyc sourcestats`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
     pub fn source_stats(&self) -> Result<Vec<SourceStats>> {
-        self.source_stats_interruptible(&|| false)
+        self.records(&|| false)
     }
 
     /// [`Client::source_stats`] with an interrupt check.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
     pub fn source_stats_interruptible(
         &self,
         interrupt: &dyn Fn() -> bool,
     ) -> Result<Vec<SourceStats>> {
-        #[cfg(feature = "libchrony")]
-        if let Inner::Libchrony(lib) = &self.inner {
-            return lib.source_stats_interruptible(interrupt);
-        }
-        self.call(interrupt, |t, p, i| {
-            records(t, p, i, Request::SourceStats, |r| match r {
-                Reply::SourceStats(s) => Ok(s),
-                other => Err(mismatch(&other)),
-            })
-        })
-    }
-}
-
-fn mismatch(reply: &Reply) -> Error {
-    Error::data(
-        DataFailure::InvalidReply,
-        format!("chronyd's reply does not match the request: {reply:?}"),
-    )
-}
-
-fn single(
-    transport: &mut Transport,
-    policy: &Policy,
-    interrupt: &dyn Fn() -> bool,
-    req: Request,
-) -> Result<Reply> {
-    let raw = transport.exchange(&[req], policy, interrupt)?;
-    decode(req, &raw[0])
-}
-
-/// Reads a multi-record report: the count, then every record pipelined. When
-/// a record is gone (the list changed), starts again from a fresh count.
-fn records<T>(
-    transport: &mut Transport,
-    policy: &Policy,
-    interrupt: &dyn Fn() -> bool,
-    make: fn(u32) -> Request,
-    take: impl Fn(Reply) -> Result<T>,
-) -> Result<Vec<T>> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let n = match single(transport, policy, interrupt, Request::NSources)? {
-            Reply::NSources(n) => n,
-            other => return Err(mismatch(&other)),
-        };
-        if n > MAX_SOURCES {
-            return Err(Error::data(
-                DataFailure::InvalidValue,
-                format!("chronyd reported {n} sources; more than {MAX_SOURCES} is not a plausible count"),
-            ));
-        }
-        let reqs: Vec<Request> = (0..n).map(make).collect();
-        let raw = transport.exchange(&reqs, policy, interrupt)?;
-        let decoded: Result<Vec<T>> = reqs
-            .iter()
-            .zip(&raw)
-            .map(|(req, buf)| decode(*req, buf).and_then(&take))
-            .collect();
-        match decoded {
-            Err(e) if is_no_such_source(&e) && attempt < SOURCE_LIST_ATTEMPTS => {}
-            other => return other,
-        }
+        self.records(interrupt)
     }
 }
 

@@ -5,9 +5,12 @@
 // Fixture values are compared exactly where chronyc's printed digits are exact.
 #![allow(clippy::float_cmp)]
 
-use chrony_core::protocol::reply::{decode, is_no_such_source, Reply};
-use chrony_core::protocol::request::Request;
+#[path = "common/decode.rs"]
+mod decode;
+
+use chrony_core::protocol::reply::is_no_such_source;
 use chrony_core::{Error, IpAddr, LeapStatus, Source, SourceMode, SourceState, SourceStats};
+use decode::{decode, Reply, Request};
 use serde_json::Value;
 
 fn fixture() -> Value {

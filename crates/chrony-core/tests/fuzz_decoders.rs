@@ -13,13 +13,16 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use chrony_core::protocol::reply::{build, decode, parse_header, Reply};
-use chrony_core::protocol::request::Request;
+#[path = "common/decode.rs"]
+mod decode;
+
+use chrony_core::protocol::reply::{build, parse_header};
 use chrony_core::protocol::wire::{decode_float, encode_float};
 use chrony_core::{
     DataFailure, Endpoint, Error, IpAddr, LeapStatus, RtcData, Source, SourceMode, SourceState,
     SourceStats, Timespec, Tracking,
 };
+use decode::{decode, Reply, Request};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ use libchrony_sys as raw;
 use crate::address::MAX_SOCKET_PATH;
 use crate::error::{ConnectionFailure, Error};
 use crate::outcome;
-use crate::protocol::reply::{request_kind, status, ReplyHeader};
+use crate::protocol::reply::{status, ReplyHeader};
 use crate::protocol::request::{rpy, Request};
 use crate::protocol::PROTO_VERSION;
 
@@ -44,7 +44,7 @@ pub(super) fn error_string(lib: &raw::Library, code: raw::chrony_err) -> String 
 
 /// A reply in another protocol version: the server's own version byte tells
 /// whether it is older or newer (as in the native backend).
-pub(super) fn version_error(req: Request, h: ReplyHeader) -> Error {
+pub(super) fn version_error(req: &Request, h: ReplyHeader) -> Error {
     outcome::version_mismatch(req.name(), h.version, PROTO_VERSION, h.status)
 }
 
@@ -93,13 +93,13 @@ pub(super) fn open_error(text: &str, shown: &str, e: io::Error) -> Error {
 pub(super) fn reply_error(
     lib: &raw::Library,
     address: &str,
-    req: Request,
+    req: &Request,
     code: raw::chrony_err,
     header: Option<ReplyHeader>,
     os_error: io::Error,
 ) -> Error {
     let name = req.name();
-    let kind = request_kind(req);
+    let kind = req.kind();
     let typical = match code {
         raw::CHRONY_UNAUTHORIZED => status::UNAUTH,
         raw::CHRONY_DISABLED => status::NOTENABLED,
@@ -121,9 +121,13 @@ pub(super) fn reply_error(
         (Err(e), _) => e,
         // Status SUCCESS, yet libchrony refused the reply: its reply
         // code is not the one libchrony expects.
-        (Ok(()), Some(h)) if code == raw::CHRONY_NEW_SERVER => {
-            outcome::wrong_reply(name, kind, h.reply, req.reply_code(), h.reply == rpy::NULL)
-        }
+        (Ok(()), Some(h)) if code == raw::CHRONY_NEW_SERVER => outcome::wrong_reply(
+            name,
+            kind,
+            h.reply,
+            req.replies().first().map_or(0, |l| l.reply),
+            h.reply == rpy::NULL,
+        ),
         (Ok(()), _) => library_error(lib, &format!("to process the {name} reply"), code),
     }
 }

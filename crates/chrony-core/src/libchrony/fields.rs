@@ -11,7 +11,7 @@ use super::session::Session;
 use crate::error::{DataFailure, Error, Result};
 use crate::gate::{ProcessGuard, ProcessLock};
 use crate::protocol::wire::{IpAddr, Timespec};
-use crate::report::{RtcData, Source, SourceStats, Tracking};
+use crate::reports::NamedFields;
 
 /// libchrony 0.1/0.2 format address fields into one static buffer shared by
 /// every session: field reads of all sessions take this lock.
@@ -222,73 +222,28 @@ impl<'a> Fields<'a> {
     }
 }
 
-pub(super) fn read_tracking(f: &Fields<'_>) -> Result<Tracking> {
-    Ok(Tracking {
-        reference_id: f.u32("reference ID")?,
-        address: f.address("address")?,
-        stratum: f.u16("stratum")?,
-        leap_status: f.u16("leap status")?.into(),
-        ref_time: f.timespec("reference time")?,
-        current_correction: f.float("current correction")?,
-        last_offset: f.float("last offset")?,
-        rms_offset: f.float("RMS offset")?,
-        frequency: f.float("frequency offset")?,
-        residual_frequency: f.float("residual frequency")?,
-        skew: f.float("skew")?,
-        root_delay: f.float("root delay")?,
-        root_dispersion: f.float("root dispersion")?,
-        last_update_interval: f.float("last update interval")?,
-    })
-}
-
-pub(super) fn read_source(f: &Fields<'_>) -> Result<Source> {
-    // A reference clock's record (mode 2) names its first field `reference
-    // ID` and gives the ref-id, which chronyd carries in the IPv4 field; the
-    // native backend reports that as an IPv4 address, so does this one.
-    let address = if f.has("address") {
-        f.address("address")?
-    } else {
-        IpAddr::V4(Ipv4Addr::from(f.u32("reference ID")?))
-    };
-    Ok(Source {
-        address,
-        poll: f.poll("poll")?,
-        stratum: f.u16("stratum")?,
-        state: f.u16("state")?.into(),
-        mode: f.u16("mode")?.into(),
-        flags: f.u16("flags")?,
-        reachability: f.u16("reachability")?,
-        last_sample_ago: f.u32("last sample ago")?,
-        orig_latest_meas: f.float("original last sample offset")?,
-        latest_meas: f.float("adjusted last sample offset")?,
-        latest_meas_err: f.float("last sample error")?,
-    })
-}
-
-pub(super) fn read_sourcestats(f: &Fields<'_>) -> Result<SourceStats> {
-    Ok(SourceStats {
-        reference_id: f.u32("reference ID")?,
-        address: f.address("address")?,
-        samples: f.u32("samples")?,
-        runs: f.u32("runs")?,
-        span: f.u32("span")?,
-        std_dev: f.float("standard deviation")?,
-        resid_freq: f.float("residual frequency")?,
-        skew: f.float("skew")?,
-        offset: f.float("offset")?,
-        offset_err: f.float("offset error")?,
-    })
-}
-
-pub(super) fn read_rtc(f: &Fields<'_>) -> Result<RtcData> {
-    Ok(RtcData {
-        ref_time: f.timespec("reference time")?,
-        samples: f.u16("samples")?,
-        runs: f.u16("runs")?,
-        span: f.u32("span")?,
-        offset: f.float("offset")?,
-        freq_offset: f.float("frequency offset")?,
-    })
+impl NamedFields for Fields<'_> {
+    fn has(&self, name: &str) -> bool {
+        Fields::has(self, name)
+    }
+    fn u16(&self, name: &str) -> Result<u16> {
+        Fields::u16(self, name)
+    }
+    fn u32(&self, name: &str) -> Result<u32> {
+        Fields::u32(self, name)
+    }
+    fn poll(&self, name: &str) -> Result<i16> {
+        Fields::poll(self, name)
+    }
+    fn float(&self, name: &str) -> Result<f64> {
+        Fields::float(self, name)
+    }
+    fn timespec(&self, name: &str) -> Result<Timespec> {
+        Fields::timespec(self, name)
+    }
+    fn address(&self, name: &str) -> Result<IpAddr> {
+        Fields::address(self, name)
+    }
 }
 
 #[cfg(test)]

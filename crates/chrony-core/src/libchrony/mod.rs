@@ -70,7 +70,7 @@ use std::time::{Duration, Instant};
 
 use libchrony_sys as raw;
 
-use crate::error::{DataFailure, Error, Result};
+use crate::error::{Error, Result};
 use crate::gate::{Closable, Gate};
 use crate::options::{ClientOptions, TransportKind};
 use crate::outcome::{self, INTERRUPT_SLICE};
@@ -78,17 +78,12 @@ use crate::protocol::reply::is_no_such_source;
 use crate::protocol::request::Request;
 use crate::protocol::PROTO_VERSION;
 use crate::report::{RtcData, Source, SourceStats, Tracking};
+use crate::reports::{source_count, Record, SOURCE_LIST_ATTEMPTS};
 use errors::{library_error, reply_error, version_error};
+use fields::Fields;
 pub use fields::{address_from_libchrony, poll_from_libchrony, timespec_from_libchrony};
-use fields::{read_rtc, read_source, read_sourcestats, read_tracking, Fields};
 pub use session::DEFAULT_ADDRESSES;
 use session::{kind_of, libchrony_address, Session};
-
-/// How often a multi-record report is read again from a fresh count when the
-/// source list changes under it (as in the native backend).
-const SOURCE_LIST_ATTEMPTS: u32 = 4;
-/// More sources than this in an N_SOURCES reply is garbage, not a list.
-const MAX_SOURCES: u32 = 65_536;
 
 /// A libchrony session, or none until one is opened in this process.
 struct Slot(Option<Session>);
@@ -225,20 +220,43 @@ impl LibchronyClient {
         read(&mut call)
     }
 
-    /// TRACKING (`chronyc tracking`), stopping with [`Error::Interrupted`]
+    /// The one record of report `R`, stopping with [`Error::Interrupted`]
     /// when `interrupt` returns true (it is polled at least every 50 ms).
-    pub fn tracking_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Tracking> {
+    ///
+    /// # Errors
+    ///
+    /// As the native backend; [`Error::Library`] when libchrony has no such
+    /// report.
+    pub fn record<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<R> {
+        let req = R::request(0);
+        unsupported::<R>(&req)?;
         self.call(interrupt, |c| {
-            c.exchange(Request::Tracking)?;
-            read_tracking(&c.fields("tracking"))
+            c.exchange(req)?;
+            R::from_fields(&c.fields(R::SPEC.name))
         })
+    }
+
+    /// Every record of the per-source report `R`: the count, then every
+    /// index. When a record is gone (the list changed), starts again from a
+    /// fresh count.
+    ///
+    /// # Errors
+    ///
+    /// As [`LibchronyClient::record`].
+    pub fn records<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<Vec<R>> {
+        unsupported::<R>(&R::request(0))?;
+        #[allow(clippy::redundant_closure_for_method_calls)] // the lifetimes need the closure
+        self.call(interrupt, |c| c.records::<R>())
+    }
+
+    /// TRACKING (`chronyc tracking`).
+    pub fn tracking_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Tracking> {
+        self.record(interrupt)
     }
 
     /// N_SOURCES then SOURCE_DATA for every index (`chronyc sources`).
     pub fn sources_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Vec<Source>> {
-        self.call(interrupt, |c| {
-            c.records(Request::SourceData, "sources", read_source)
-        })
+        self.records(interrupt)
     }
 
     /// N_SOURCES then SOURCESTATS for every index (`chronyc sourcestats`).
@@ -246,19 +264,29 @@ impl LibchronyClient {
         &self,
         interrupt: &dyn Fn() -> bool,
     ) -> Result<Vec<SourceStats>> {
-        self.call(interrupt, |c| {
-            c.records(Request::SourceStats, "sourcestats", read_sourcestats)
-        })
+        self.records(interrupt)
     }
 
     /// RTCREPORT (`chronyc rtcdata`). [`Error::NotAvailable`] when chronyd
     /// does not track the RTC.
     pub fn rtc_data_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<RtcData> {
-        self.call(interrupt, |c| {
-            c.exchange(Request::RtcReport)?;
-            read_rtc(&c.fields("rtcdata"))
-        })
+        self.record(interrupt)
     }
+}
+
+/// [`Error::Library`] for a report libchrony 0.2 does not have.
+fn unsupported<R: Record>(req: &Request) -> Result<()> {
+    if req.libchrony().is_some() {
+        return Ok(());
+    }
+    Err(Error::Library {
+        message: format!(
+            "the libchrony backend cannot read the {} report: libchrony has no such report; \
+             use the native backend (backend=\"native\")",
+            R::SPEC.name
+        ),
+        code: None,
+    })
 }
 
 /// One report read in progress: the session, the deadline, the interrupt.
@@ -279,7 +307,7 @@ impl Call<'_> {
         let mut attempt: u32 = 0;
         let mut reopened = false;
         loop {
-            let code = self.session.issue(req);
+            let code = self.session.issue(&req);
             if code != raw::CHRONY_OK {
                 let e = io::Error::last_os_error();
                 match (code, e.kind()) {
@@ -378,7 +406,7 @@ impl Call<'_> {
                 return Err(reply_error(
                     self.client.lib,
                     &self.client.address,
-                    req,
+                    &req,
                     code,
                     header,
                     os_error,
@@ -394,46 +422,29 @@ impl Call<'_> {
             if let Some(h) =
                 header.filter(|h| h.command == req.command() && h.version != PROTO_VERSION)
             {
-                return Err(version_error(req, h));
+                return Err(version_error(&req, h));
             }
             // Not our reply (stale sequence, other command): keep waiting.
         }
     }
 
-    /// Reads a multi-record report: the count, then every record. When a
+    /// Reads a per-source report: the count, then every record. When a
     /// record is gone (the list changed), starts again from a fresh count.
-    fn records<T>(
-        &mut self,
-        make: fn(u32) -> Request,
-        report: &'static str,
-        read: fn(&Fields<'_>) -> Result<T>,
-    ) -> Result<Vec<T>> {
+    fn records<R: Record>(&mut self) -> Result<Vec<R>> {
         let mut attempt = 0;
         'list: loop {
             attempt += 1;
-            self.exchange(Request::NSources)?;
-            let count = self.session.record_count();
-            let n = u32::try_from(count)
-                .ok()
-                .filter(|n| *n <= MAX_SOURCES)
-                .ok_or_else(|| {
-                    Error::data(
-                        DataFailure::InvalidValue,
-                        format!(
-                            "libchrony reported {count} sources; a count outside 0..={MAX_SOURCES} \
-                             is not a plausible list"
-                        ),
-                    )
-                })?;
+            self.exchange(Request::n_sources())?;
+            let n = source_count(self.session.record_count())?;
             let mut out = Vec::with_capacity(n as usize);
             for index in 0..n {
-                match self.exchange(make(index)) {
+                match self.exchange(R::request(index)) {
                     Err(e) if is_no_such_source(&e) && attempt < SOURCE_LIST_ATTEMPTS => {
                         continue 'list
                     }
                     other => other?,
                 }
-                out.push(read(&self.fields(report))?);
+                out.push(R::from_fields(&self.fields(R::SPEC.name))?);
             }
             return Ok(out);
         }

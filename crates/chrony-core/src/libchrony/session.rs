@@ -16,7 +16,7 @@ use crate::error::{ConnectionFailure, Error, Result};
 use crate::options::TransportKind;
 use crate::outcome::SEND_SLICE;
 use crate::protocol::reply::{parse_header, ReplyHeader};
-use crate::protocol::request::Request;
+use crate::protocol::request::{LibchronyAsk, Request};
 
 /// The addresses libchrony 0.2 tries, in this order, when given none. They
 /// are tried one by one here so that the one in use is known.
@@ -143,29 +143,22 @@ impl Session {
         }
     }
 
-    pub(super) fn issue(&self, req: Request) -> raw::chrony_err {
-        // Report names as NUL-terminated bytes (libchrony's names, CMDMON.md §6).
-        let (report, record): (&[u8], u32) = match req {
-            Request::Tracking => (b"tracking\0", 0),
-            Request::NSources => {
-                // SAFETY: the session is live and the name NUL-terminated and
-                // static.
-                return unsafe {
-                    (self.lib.chrony_request_report_number_records)(
-                        self.ptr.as_ptr(),
-                        c"sources".as_ptr(),
-                    )
-                };
+    pub(super) fn issue(&self, req: &Request) -> raw::chrony_err {
+        match req.libchrony() {
+            // SAFETY: the session is live and the name a static C string.
+            Some(LibchronyAsk::Count(report)) => unsafe {
+                (self.lib.chrony_request_report_number_records)(self.ptr.as_ptr(), report.as_ptr())
+            },
+            Some(LibchronyAsk::Record(report, record)) => {
+                // The index is at most MAX_SOURCES, far below c_int::MAX.
+                let record = c_int::try_from(record).unwrap_or(c_int::MAX);
+                // SAFETY: the session is live and the name a static C string.
+                unsafe {
+                    (self.lib.chrony_request_record)(self.ptr.as_ptr(), report.as_ptr(), record)
+                }
             }
-            Request::SourceData(i) => (b"sources\0", i),
-            Request::SourceStats(i) => (b"sourcestats\0", i),
-            Request::RtcReport => (b"rtcdata\0", 0),
-        };
-        // The index is at most MAX_SOURCES, far below c_int::MAX.
-        let record = c_int::try_from(record).unwrap_or(c_int::MAX);
-        // SAFETY: the session is live and the name NUL-terminated and static.
-        unsafe {
-            (self.lib.chrony_request_record)(self.ptr.as_ptr(), report.as_ptr().cast(), record)
+            // The callers check `libchrony()` first (see `unsupported`).
+            None => raw::CHRONY_UNKNOWN_REPORT,
         }
     }
 

@@ -195,13 +195,15 @@ pub fn refid_name_chronyc(refid: u32) -> String {
 
 /// A bounds-checked big-endian reader over a reply body. Every read past the
 /// end is a data error naming the report and the offset, never a panic.
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     buf: &'a [u8],
     what: &'static str,
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(buf: &'a [u8], what: &'static str) -> Self {
+    /// A reader over `buf`, the body of a `what` reply (named in errors).
+    #[must_use]
+    pub fn new(buf: &'a [u8], what: &'static str) -> Self {
         Reader { buf, what }
     }
 
@@ -220,23 +222,48 @@ impl<'a> Reader<'a> {
             })
     }
 
-    pub(crate) fn u16(&self, off: usize) -> Result<u16> {
+    /// An unsigned 16-bit value at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn u16(&self, off: usize) -> Result<u16> {
         self.bytes::<2>(off).map(u16::from_be_bytes)
     }
 
-    pub(crate) fn i16(&self, off: usize) -> Result<i16> {
+    /// A signed 16-bit value at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn i16(&self, off: usize) -> Result<i16> {
         self.bytes::<2>(off).map(i16::from_be_bytes)
     }
 
-    pub(crate) fn u32(&self, off: usize) -> Result<u32> {
+    /// An unsigned 32-bit value at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn u32(&self, off: usize) -> Result<u32> {
         self.bytes::<4>(off).map(u32::from_be_bytes)
     }
 
-    pub(crate) fn float(&self, off: usize) -> Result<f64> {
+    /// A chrony float at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn float(&self, off: usize) -> Result<f64> {
         self.u32(off).map(decode_float)
     }
 
-    pub(crate) fn timespec(&self, off: usize) -> Result<Timespec> {
+    /// A timespec (12 bytes) at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn timespec(&self, off: usize) -> Result<Timespec> {
         Ok(Timespec::from_words(
             self.u32(off)?,
             self.u32(off + 4)?,
@@ -244,7 +271,12 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    pub(crate) fn ipaddr(&self, off: usize) -> Result<IpAddr> {
+    /// An address (20 bytes) at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn ipaddr(&self, off: usize) -> Result<IpAddr> {
         self.bytes::<20>(off).map(|b| IpAddr::decode(&b))
     }
 }

@@ -20,6 +20,9 @@ pub use sourcestats::SourceStats;
 pub use tracking::Tracking;
 
 use crate::error::{DataFailure, Error, Result};
+use crate::protocol::reply::check;
+use crate::protocol::request::Request;
+use crate::protocol::wire::{IpAddr, Reader, Timespec};
 
 /// How a report's records come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +66,30 @@ pub struct Spec {
     pub udp: bool,
 }
 
-/// A record of a registered report.
+/// A record of a registered report: how to ask for it, natively and
+/// through libchrony, how to decode it, and what Python receives.
 pub trait Record: Sized {
     /// Its registration.
     const SPEC: Spec;
+
+    /// The request for the record at `index` of a per-source report (0 for
+    /// the others).
+    fn request(index: u32) -> Request;
+
+    /// Decodes a reply body whose reply code `reply` is one the request
+    /// accepts, and whose length `check` has verified.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] for values the body cannot hold.
+    fn decode(reply: u16, body: &Reader<'_>) -> Result<Self>;
+
+    /// Reads the record from libchrony's fields, by libchrony's names.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Library`] or [`Error::Data`] for a missing or invalid field.
+    fn from_fields(fields: &dyn NamedFields) -> Result<Self>;
 
     /// The values of the dataclass's fields, in their order, checked:
     /// floats finite, bounded integers within their bounds.
@@ -77,13 +100,109 @@ pub trait Record: Sized {
     fn fields(&self) -> Result<FieldList>;
 }
 
+/// A record's values by libchrony's field names: what the libchrony backend
+/// reads a reply through (its fields are typed and named, CMDMON.md §6).
+pub trait NamedFields {
+    /// Whether the record has a field of that name.
+    fn has(&self, name: &str) -> bool;
+    /// An unsigned 16-bit field.
+    ///
+    /// # Errors
+    ///
+    /// Missing, of another type, or out of range.
+    fn u16(&self, name: &str) -> Result<u16>;
+    /// An unsigned 32-bit field.
+    ///
+    /// # Errors
+    ///
+    /// Missing, of another type, or out of range.
+    fn u32(&self, name: &str) -> Result<u32>;
+    /// A poll field (log2 seconds, signed).
+    ///
+    /// # Errors
+    ///
+    /// Missing, of another type, or out of range.
+    fn poll(&self, name: &str) -> Result<i16>;
+    /// A float field.
+    ///
+    /// # Errors
+    ///
+    /// Missing or of another type.
+    fn float(&self, name: &str) -> Result<f64>;
+    /// A time field.
+    ///
+    /// # Errors
+    ///
+    /// Missing or of another type.
+    fn timespec(&self, name: &str) -> Result<Timespec>;
+    /// An address field (UNSPEC when libchrony gives none).
+    ///
+    /// # Errors
+    ///
+    /// Missing, of another type, or not an address.
+    fn address(&self, name: &str) -> Result<IpAddr>;
+}
+
+/// Checks a reply to `R`'s request for record `index` and decodes it.
+///
+/// # Errors
+///
+/// Those of [`crate::protocol::reply::check`] and of the report's decoder.
+pub fn decode<R: Record>(index: u32, buf: &[u8]) -> Result<R> {
+    let req = R::request(index);
+    let (reply, body) = check(&req, buf)?;
+    R::decode(reply, &body)
+}
+
+/// How often a per-source report is read again from a fresh count when the
+/// source list changes under it (both backends).
+pub(crate) const SOURCE_LIST_ATTEMPTS: u32 = 4;
+/// More sources than this in a count is garbage, not a list.
+pub(crate) const MAX_SOURCES: u32 = 65_536;
+
+/// The number of sources, checked for plausibility.
+///
+/// # Errors
+///
+/// [`Error::Data`] for a count above [`MAX_SOURCES`] (or negative).
+pub(crate) fn source_count(count: impl TryInto<u32> + std::fmt::Display + Copy) -> Result<u32> {
+    count
+        .try_into()
+        .ok()
+        .filter(|n| *n <= MAX_SOURCES)
+        .ok_or_else(|| {
+            Error::data(
+                DataFailure::InvalidValue,
+                format!(
+                    "chronyd reported {count} sources; a count outside 0..={MAX_SOURCES} is not a \
+                     plausible list"
+                ),
+            )
+        })
+}
+
+/// Calls macro `$m` with every report type, in the order of
+/// [`REGISTRY`]: the one list of reports, which the by-name read and the
+/// registry are made from.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_report {
+    ($m:ident) => {
+        $m!(
+            $crate::reports::Tracking,
+            $crate::reports::Source,
+            $crate::reports::SourceStats,
+            $crate::reports::RtcData
+        )
+    };
+}
+
+macro_rules! registry {
+    ($($report:ty),+) => { &[$(<$report>::SPEC),+] };
+}
+
 /// Every report, in the order chronyc's manual lists them.
-pub const REGISTRY: &[Spec] = &[
-    Tracking::SPEC,
-    Source::SPEC,
-    SourceStats::SPEC,
-    RtcData::SPEC,
-];
+pub const REGISTRY: &[Spec] = for_each_report!(registry);
 
 /// A Python enum class of `pychrony.models`, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,5 +357,100 @@ mod tests {
         );
         assert!(f.float("skew", 1.0).is_ok());
         assert_eq!(f.items().len(), 1);
+    }
+}
+
+#[cfg(test)]
+// chrony's float decodes exactly into f64, so tests compare exactly.
+#[allow(clippy::float_cmp)]
+mod decoding {
+    use super::*;
+    use crate::protocol::reply::{build, is_no_such_source, parse_header};
+    use crate::protocol::request::{cmd, rpy};
+    use crate::protocol::wire::encode_float;
+
+    fn source_body(poll: i16) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&IpAddr::V4([127, 0, 0, 1].into()).encode());
+        b.extend_from_slice(&poll.to_be_bytes());
+        for v in [2u16, 0, 0, 0, 0o377] {
+            b.extend_from_slice(&v.to_be_bytes());
+        }
+        b.extend_from_slice(&u32::MAX.to_be_bytes());
+        for f in [1e-3, -2e-3, 5e-4] {
+            b.extend_from_slice(&encode_float(f).to_be_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn decodes_a_source_with_negative_poll() {
+        let buf = build(cmd::SOURCE_DATA, rpy::SOURCE_DATA, 0, 7, &source_body(-6));
+        let s: Source = decode(0, &buf).unwrap();
+        assert_eq!(s.poll, -6);
+        assert_eq!(s.reachability, 0o377);
+        assert_eq!(s.state, SourceState::Selected);
+        assert_eq!(s.mode, SourceMode::Client);
+        assert_eq!(s.last_sample_ago, u32::MAX);
+        assert!((s.latest_meas + 2e-3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn status_mapping() {
+        let e =
+            |st| decode::<RtcData>(0, &build(cmd::RTCREPORT, rpy::NULL, st, 1, &[])).unwrap_err();
+        assert!(matches!(e(13), Error::NotAvailable { .. }));
+        assert!(matches!(e(2), Error::Unauthorized { .. }));
+        assert_eq!(e(3).error_code(), Some(12));
+        assert_eq!(e(18).error_code(), Some(13));
+        assert_eq!(e(19).error_code(), Some(13));
+        assert_eq!(e(1).error_code(), Some(11));
+        assert!(is_no_such_source(&e(4)));
+        assert_eq!(e(99).error_code(), Some(11));
+    }
+
+    #[test]
+    fn rejects_short_wrong_and_foreign_replies() {
+        let short = build(cmd::TRACKING, rpy::TRACKING, 0, 1, &[0; 10]);
+        assert_eq!(
+            decode::<Tracking>(0, &short).unwrap_err().error_code(),
+            Some(14)
+        );
+        let wrong = build(cmd::TRACKING, rpy::RTC, 0, 1, &[0; 76]);
+        assert_eq!(
+            decode::<Tracking>(0, &wrong).unwrap_err().error_code(),
+            Some(13)
+        );
+        let mut v5 = build(cmd::TRACKING, rpy::NULL, 18, 1, &[]);
+        v5[0] = 5;
+        assert_eq!(
+            decode::<Tracking>(0, &v5).unwrap_err().error_code(),
+            Some(12)
+        );
+        v5[0] = 7;
+        assert_eq!(
+            decode::<Tracking>(0, &v5).unwrap_err().error_code(),
+            Some(13)
+        );
+        assert!(parse_header(&[0; 27]).is_none());
+        let mut req_type = build(cmd::TRACKING, rpy::TRACKING, 0, 1, &[0; 76]);
+        req_type[1] = 1;
+        assert!(parse_header(&req_type).is_none());
+        let null_src = build(cmd::SOURCE_DATA, rpy::NULL, 0, 1, &[]);
+        assert!(is_no_such_source(
+            &decode::<Source>(1, &null_src).unwrap_err()
+        ));
+    }
+
+    #[test]
+    fn decodes_tracking_of_unsynchronised_daemon() {
+        let mut body = vec![0u8; 76];
+        body[26..28].copy_from_slice(&3u16.to_be_bytes());
+        body[64..68].copy_from_slice(&encode_float(1.0).to_be_bytes());
+        let t: Tracking = decode(0, &build(33, 5, 0, 1, &body)).unwrap();
+        assert_eq!(t.leap_status, LeapStatus::Unsync);
+        assert_eq!(t.root_delay, 1.0);
+        assert!(t.ref_time.is_zero());
+        assert!(t.address.is_unspec());
     }
 }

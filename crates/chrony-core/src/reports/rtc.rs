@@ -1,7 +1,8 @@
 //! RTCREPORT: the real-time clock (`chronyc rtcdata`).
 
-use super::{FieldList, Record, Shape, Spec};
+use super::{FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
+use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
 use crate::protocol::wire::Timespec;
 
@@ -25,7 +26,7 @@ pub struct RtcData {
 
 impl RtcData {
     /// Decodes the reply body (CMDMON.md §4).
-    pub(crate) fn decode(r: &Reader<'_>) -> Result<Self> {
+    fn decode_body(r: &Reader<'_>) -> Result<Self> {
         Ok(RtcData {
             ref_time: r.timespec(0)?,
             samples: r.u16(12)?,
@@ -46,6 +47,34 @@ impl Record for RtcData {
         args: &[],
         udp: true,
     };
+
+    fn request(_index: u32) -> Request {
+        Request::new(
+            cmd::RTCREPORT,
+            "rtcdata",
+            &[Layout {
+                reply: rpy::RTC,
+                len: 28,
+            }],
+        )
+        .optional_rtc()
+        .via_libchrony(LibchronyAsk::Record(c"rtcdata", 0))
+    }
+
+    fn decode(_reply: u16, body: &Reader<'_>) -> Result<Self> {
+        Self::decode_body(body)
+    }
+
+    fn from_fields(f: &dyn NamedFields) -> Result<Self> {
+        Ok(RtcData {
+            ref_time: f.timespec("reference time")?,
+            samples: f.u16("samples")?,
+            runs: f.u16("runs")?,
+            span: f.u32("span")?,
+            offset: f.float("offset")?,
+            freq_offset: f.float("frequency offset")?,
+        })
+    }
 
     fn fields(&self) -> Result<FieldList> {
         let mut f = FieldList::new(Self::SPEC.name);

@@ -1,8 +1,11 @@
 //! SOURCE_DATA: one record per source (`chronyc sources`).
 
-use super::{Field, FieldList, Record, Shape, Spec};
+use super::{Field, FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
+use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
+use std::net::Ipv4Addr;
+
 use crate::protocol::wire::{refid_name, IpAddr};
 use crate::reports::{SourceMode, SourceState};
 
@@ -66,7 +69,7 @@ impl Source {
 
 impl Source {
     /// Decodes the reply body (CMDMON.md §4).
-    pub(crate) fn decode(r: &Reader<'_>) -> Result<Self> {
+    fn decode_body(r: &Reader<'_>) -> Result<Self> {
         Ok(Source {
             address: r.ipaddr(0)?,
             poll: r.i16(20)?,
@@ -92,6 +95,47 @@ impl Record for Source {
         args: &[],
         udp: true,
     };
+
+    fn request(index: u32) -> Request {
+        Request::new(
+            cmd::SOURCE_DATA,
+            "sources",
+            &[Layout {
+                reply: rpy::SOURCE_DATA,
+                len: 48,
+            }],
+        )
+        .record(index)
+        .via_libchrony(LibchronyAsk::Record(c"sources", index))
+    }
+
+    fn decode(_reply: u16, body: &Reader<'_>) -> Result<Self> {
+        Self::decode_body(body)
+    }
+
+    fn from_fields(f: &dyn NamedFields) -> Result<Self> {
+        // A reference clock's record (mode 2) names its first field `reference
+        // ID` and gives the ref-id, which chronyd carries in the IPv4 field; the
+        // native backend reports that as an IPv4 address, so does this one.
+        let address = if f.has("address") {
+            f.address("address")?
+        } else {
+            IpAddr::V4(Ipv4Addr::from(f.u32("reference ID")?))
+        };
+        Ok(Source {
+            address,
+            poll: f.poll("poll")?,
+            stratum: f.u16("stratum")?,
+            state: f.u16("state")?.into(),
+            mode: f.u16("mode")?.into(),
+            flags: f.u16("flags")?,
+            reachability: f.u16("reachability")?,
+            last_sample_ago: f.u32("last sample ago")?,
+            orig_latest_meas: f.float("original last sample offset")?,
+            latest_meas: f.float("adjusted last sample offset")?,
+            latest_meas_err: f.float("last sample error")?,
+        })
+    }
 
     fn fields(&self) -> Result<FieldList> {
         let mut f = FieldList::new(Self::SPEC.name);

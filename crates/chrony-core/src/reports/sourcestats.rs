@@ -1,7 +1,8 @@
 //! SOURCESTATS: one record per source (`chronyc sourcestats`).
 
-use super::{FieldList, Record, Shape, Spec};
+use super::{FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
+use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
 use crate::protocol::wire::{refid_name, IpAddr};
 
@@ -49,7 +50,7 @@ impl SourceStats {
 
 impl SourceStats {
     /// Decodes the reply body (CMDMON.md §4).
-    pub(crate) fn decode(r: &Reader<'_>) -> Result<Self> {
+    fn decode_body(r: &Reader<'_>) -> Result<Self> {
         Ok(SourceStats {
             reference_id: r.u32(0)?,
             address: r.ipaddr(4)?,
@@ -74,6 +75,38 @@ impl Record for SourceStats {
         args: &[],
         udp: true,
     };
+
+    fn request(index: u32) -> Request {
+        Request::new(
+            cmd::SOURCESTATS,
+            "sourcestats",
+            &[Layout {
+                reply: rpy::SOURCESTATS,
+                len: 56,
+            }],
+        )
+        .record(index)
+        .via_libchrony(LibchronyAsk::Record(c"sourcestats", index))
+    }
+
+    fn decode(_reply: u16, body: &Reader<'_>) -> Result<Self> {
+        Self::decode_body(body)
+    }
+
+    fn from_fields(f: &dyn NamedFields) -> Result<Self> {
+        Ok(SourceStats {
+            reference_id: f.u32("reference ID")?,
+            address: f.address("address")?,
+            samples: f.u32("samples")?,
+            runs: f.u32("runs")?,
+            span: f.u32("span")?,
+            std_dev: f.float("standard deviation")?,
+            resid_freq: f.float("residual frequency")?,
+            skew: f.float("skew")?,
+            offset: f.float("offset")?,
+            offset_err: f.float("offset error")?,
+        })
+    }
 
     fn fields(&self) -> Result<FieldList> {
         let mut f = FieldList::new(Self::SPEC.name);

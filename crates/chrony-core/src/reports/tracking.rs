@@ -1,7 +1,8 @@
 //! TRACKING: the system clock's performance (`chronyc tracking`).
 
-use super::{Field, FieldList, Record, Shape, Spec};
+use super::{Field, FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
+use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
 use crate::protocol::wire::{refid_name, IpAddr, Timespec};
 use crate::reports::LeapStatus;
@@ -55,7 +56,7 @@ impl Tracking {
 
 impl Tracking {
     /// Decodes the reply body (CMDMON.md §4).
-    pub(crate) fn decode(r: &Reader<'_>) -> Result<Self> {
+    fn decode_body(r: &Reader<'_>) -> Result<Self> {
         Ok(Tracking {
             reference_id: r.u32(0)?,
             address: r.ipaddr(4)?,
@@ -84,6 +85,41 @@ impl Record for Tracking {
         args: &[],
         udp: true,
     };
+
+    fn request(_index: u32) -> Request {
+        Request::new(
+            cmd::TRACKING,
+            "tracking",
+            &[Layout {
+                reply: rpy::TRACKING,
+                len: 76,
+            }],
+        )
+        .via_libchrony(LibchronyAsk::Record(c"tracking", 0))
+    }
+
+    fn decode(_reply: u16, body: &Reader<'_>) -> Result<Self> {
+        Self::decode_body(body)
+    }
+
+    fn from_fields(f: &dyn NamedFields) -> Result<Self> {
+        Ok(Tracking {
+            reference_id: f.u32("reference ID")?,
+            address: f.address("address")?,
+            stratum: f.u16("stratum")?,
+            leap_status: f.u16("leap status")?.into(),
+            ref_time: f.timespec("reference time")?,
+            current_correction: f.float("current correction")?,
+            last_offset: f.float("last offset")?,
+            rms_offset: f.float("RMS offset")?,
+            frequency: f.float("frequency offset")?,
+            residual_frequency: f.float("residual frequency")?,
+            skew: f.float("skew")?,
+            root_delay: f.float("root delay")?,
+            root_dispersion: f.float("root dispersion")?,
+            last_update_interval: f.float("last update interval")?,
+        })
+    }
 
     fn fields(&self) -> Result<FieldList> {
         let mut f = FieldList::new(Self::SPEC.name);

@@ -12,6 +12,7 @@ use crate::error::{ConnectionFailure, Error, Result};
 use crate::gate::{Closable, Gate};
 use crate::options::TransportKind;
 use crate::outcome;
+use crate::reports::Record;
 
 /// What `address()`, `transport_kind()` and `is_open()` report, and the
 /// endpoint a fresh state opens. Locked for a few instructions at a time,
@@ -280,6 +281,26 @@ impl NativeConnection {
                 (r, _) => r,
             };
         }
+    }
+}
+
+impl NativeConnection {
+    /// The one record of report `R`.
+    pub(crate) fn record<R: Record>(
+        &self,
+        policy: &Policy,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<R> {
+        self.call(policy, interrupt, super::read::one::<R>)
+    }
+
+    /// Every record of the per-source report `R`.
+    pub(crate) fn records<R: Record>(
+        &self,
+        policy: &Policy,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Vec<R>> {
+        self.call(policy, interrupt, super::read::per_source::<R>)
     }
 }
 

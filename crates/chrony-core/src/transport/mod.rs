@@ -5,6 +5,7 @@
 mod connection;
 pub(crate) mod messages;
 mod random;
+mod read;
 mod resolve;
 mod unix;
 
