@@ -9,8 +9,7 @@ import pychrony
 from pychrony import ChronyDataError
 from pychrony.exceptions import ChronyConnectionError, _RTCUnavailableError
 from pychrony.testing import make_rtc_data, make_source_stats, make_tracking
-
-from .conftest import FakeBehaviour
+from support.fake_core import FakeBehaviour
 
 UPSTREAM_ALL = [
     "__version__",
