@@ -21,15 +21,16 @@ import os
 import pwd
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from support.prerequisites import require_reference_python
+from support.processes import run_python
 
 #: One scenario, run by ``python -c _PROBE ADDRESS [USER]``: prints the
 #: exception's class, message and code as JSON (works with both packages).
@@ -167,13 +168,7 @@ def _scenario(name: str, place: Path) -> tuple[list[str], str, list[str]]:
 
 
 def _probe(python: str, args: list[str], prefix: list[str]) -> dict[str, object]:
-    done = subprocess.run(
-        [*prefix, python, "-c", textwrap.dedent(_PROBE), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(_PROBE, *args, python=python, prefix=prefix)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
@@ -204,11 +199,6 @@ def test_ours_matches_2_0_3(name: str, place: Path) -> None:
 
 @pytest.mark.parametrize("name", list(PINNED))
 def test_pinned_facts_are_2_0_3s(name: str, place: Path) -> None:
-    reference = os.environ.get("PYCHRONY_REFERENCE_PYTHON", "")
-    if not reference or not Path(reference).exists():
-        message = "PYCHRONY_REFERENCE_PYTHON does not name a Python with pychrony 2.0.3"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    reference = require_reference_python()
     args, address, prefix = _scenario(name, place)
     _check(_probe(reference, args, prefix), PINNED[name], address)

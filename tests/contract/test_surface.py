@@ -1,90 +1,185 @@
-"""Our public surface equals upstream pychrony 2.0.3's, plus documented additions.
+"""Our public surface equals upstream pychrony 2.0.3's, plus ``ADDITIONS``.
 
-``reference_api.json`` was produced by running ``scripts/describe_api.py``
-with upstream pychrony 2.0.3 installed. This test runs the same description
-on the pychrony importable here and compares. The only differences allowed
-are the ones listed in ``ADDED_TO_ALL``, ``ADDED_FUNCTIONS``,
-``ADDED_CONNECTION_PARAMS`` and ``ADDED_EXCEPTIONS``; anything else (a renamed field, a changed
-default, a different MRO, a changed ``str()`` of an exception...) fails.
+``ADDITIONS`` below is the one list of what we add to 2.0.3's surface: names
+added to ``pychrony``, ``pychrony.exceptions``, ``pychrony.models`` and
+``pychrony.testing``, and keyword-only parameters added to 2.0.3's
+callables. Every check here consults it, and nothing else allows a
+difference: a public name that is neither 2.0.3's nor in ``ADDITIONS`` fails,
+and so does an addition that is missing or not in its declared form.
+
+Two pinned descriptions of 2.0.3 are compared:
+
+* ``reference_api.json``, produced by ``scripts/describe_api.py`` with
+  upstream pychrony 2.0.3 installed: ``__all__`` of each module, dataclasses,
+  enums, exceptions (MRO, constructor, str/repr/args/pickling),
+  ``ChronyConnection``, the testing plugin. This test runs the same
+  description on the pychrony importable here; anything else that differs
+  (a renamed field, a changed default, a different MRO, ...) fails.
+* ``UPSTREAM_PUBLIC``: every public attribute (a name without a leading
+  underscore) of each module after importing the four of them, as 2.0.3 has
+  them: the names ``reference_api.json`` lists plus those it does not (the
+  modules' imports, ``UPSTREAM_UNDESCRIBED``). With
+  ``PYCHRONY_REFERENCE_PYTHON`` set (``make reference``) it is checked
+  against 2.0.3 itself.
 
 To refresh the reference (only when the upstream version we follow changes),
 run ``python scripts/describe_api.py -o tests/contract/reference_api.json``
-with that upstream release installed instead of ours.
+with that upstream release installed instead of ours, and update
+``UPSTREAM_UNDESCRIBED`` from what ``test_upstream_public_is_2_0_3s`` reports.
 """
 
 import copy
-import importlib.util
 import json
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+import pychrony
+from support.prerequisites import require_reference_python
+from support.processes import run_python
+
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = Path(__file__).with_name("reference_api.json")
 
-#: Names we export beyond upstream's ``__all__``, in this order, after upstream's.
-ADDED_TO_ALL = ["get_tracking", "get_sources", "get_source_stats", "get_rtc_data"]
+#: The modules whose names are pinned, in the order they are imported.
+MODULES = ("pychrony", "pychrony.exceptions", "pychrony.models", "pychrony.testing")
 
-_OPTIONS = (
-    "(socket_path: str | None = None, *, timeout: float = 1.0, retries: int = 2, "
-    "backend: str = 'native')"
-)
-#: The one-call helpers (module-level functions) and their exact signatures.
-ADDED_FUNCTIONS = {
-    "get_tracking": f"{_OPTIONS} -> TrackingStatus",
-    "get_sources": f"{_OPTIONS} -> list[Source]",
-    "get_source_stats": f"{_OPTIONS} -> list[SourceStats]",
-    "get_rtc_data": f"{_OPTIONS} -> RTCData",
-}
+#: A parameter as ``describe_api.describe_params`` records it.
+Param = dict[str, str]
 
-#: Keyword-only options ChronyConnection.__init__ has beyond upstream's ``address``.
-ADDED_CONNECTION_PARAMS = [
+
+@dataclass(frozen=True)
+class Additions:
+    """What this package adds to pychrony 2.0.3's public surface."""
+
+    #: Names added to ``pychrony``, also appended to its ``__all__`` in this
+    #: order: each a function, with its exact signature.
+    pychrony: dict[str, str]
+    #: Exception classes added to ``pychrony.exceptions`` (which has no
+    #: ``__all__``), with their MRO. Each must behave exactly as 2.0.3's
+    #: ``ChronyError`` does (constructor, str, repr, args, pickling).
+    exceptions: dict[str, list[str]]
+    #: Names added to ``pychrony.models``, appended to its ``__all__``.
+    models: tuple[str, ...]
+    #: Names added to ``pychrony.testing``, appended to its ``__all__``.
+    testing: tuple[str, ...]
+    #: Keyword-only parameters appended to a 2.0.3 callable's parameters.
+    keyword_only: dict[str, list[Param]]
+
+    def names(self, module: str) -> list[str]:
+        """The public names added to `module`."""
+        return {
+            "pychrony": list(self.pychrony),
+            "pychrony.exceptions": list(self.exceptions),
+            "pychrony.models": list(self.models),
+            "pychrony.testing": list(self.testing),
+        }[module]
+
+
+#: Options of ``ChronyConnection`` and of the one-call functions, beyond
+#: 2.0.3's ``address``: keyword-only, so positional use stays as in 2.0.3.
+OPTIONS: list[Param] = [
     {"name": "timeout", "kind": "KEYWORD_ONLY", "annotation": "float", "default": "1.0"},
     {"name": "retries", "kind": "KEYWORD_ONLY", "annotation": "int", "default": "2"},
     {"name": "backend", "kind": "KEYWORD_ONLY", "annotation": "str", "default": "'native'"},
 ]
+_SHOWN_OPTIONS = ", ".join(f"{p['name']}: {p['annotation']} = {p['default']}" for p in OPTIONS)
+_ONE_CALL = f"(socket_path: str | None = None, *, {_SHOWN_OPTIONS})"
 
+#: The only differences from 2.0.3's surface that the contract allows.
+ADDITIONS = Additions(
+    # The one-call helpers: open, query, close.
+    pychrony={
+        "get_tracking": f"{_ONE_CALL} -> TrackingStatus",
+        "get_sources": f"{_ONE_CALL} -> list[Source]",
+        "get_source_stats": f"{_ONE_CALL} -> list[SourceStats]",
+        "get_rtc_data": f"{_ONE_CALL} -> RTCData",
+    },
+    exceptions={
+        # Raised in a sub-interpreter; an ImportError too, so that existing
+        # ``except ImportError`` handlers keep catching it.
+        "ChronySubinterpreterError": [
+            "ChronySubinterpreterError",
+            "ChronyError",
+            "ImportError",
+            "Exception",
+            "BaseException",
+            "object",
+        ],
+    },
+    models=(),
+    testing=(),
+    keyword_only={"ChronyConnection": OPTIONS},
+)
 
-#: Exception classes of ``pychrony.exceptions`` beyond upstream's, with their
-#: MRO. Each behaves exactly as upstream's ``ChronyError`` (constructor, str,
-#: repr, args, pickling), which the test checks; they are not in ``__all__``.
-ADDED_EXCEPTIONS = {
-    # Raised in a sub-interpreter; an ImportError too, so that existing
-    # ``except ImportError`` handlers keep catching it.
-    "ChronySubinterpreterError": [
-        "ChronySubinterpreterError",
-        "ChronyError",
-        "ImportError",
-        "Exception",
-        "BaseException",
-        "object",
-    ],
+_REFERENCE_API: dict[str, Any] = json.loads(REFERENCE.read_text(encoding="utf-8"))
+
+#: 2.0.3's public names that ``reference_api.json`` does not list (the names
+#: each module imports), by module.
+UPSTREAM_UNDESCRIBED: dict[str, set[str]] = {
+    # from importlib.metadata import PackageNotFoundError, version; submodules
+    "pychrony": {"PackageNotFoundError", "version", "exceptions", "models", "testing"},
+    "pychrony.exceptions": set(),
+    "pychrony.models": {"Enum", "dataclass"},
+    "pychrony.testing": {
+        "Any",
+        "pytest",
+        *(_REFERENCE_API["enums"].keys() - {"Transport"}),
+        *_REFERENCE_API["dataclasses"],
+    },
 }
 
+#: Public attributes of each module in 2.0.3, imports included, after
+#: ``import`` of all four ``MODULES`` in a fresh interpreter (``_PUBLIC_NAMES``).
+UPSTREAM_PUBLIC: dict[str, set[str]] = {
+    "pychrony": set(_REFERENCE_API["all"]) - {"__version__"},
+    "pychrony.exceptions": set(_REFERENCE_API["exceptions"]),
+    "pychrony.models": {n for n in _REFERENCE_API["module_all"]["pychrony.models"] if n[0] != "_"},
+    "pychrony.testing": set(_REFERENCE_API["testing"]["public"]),
+}
+for _module, _names in UPSTREAM_UNDESCRIBED.items():
+    UPSTREAM_PUBLIC[_module] |= _names
 
-def _load_describe_script() -> ModuleType:
-    """Import scripts/describe_api.py as a module (scripts/ is not a package)."""
-    path = ROOT / "scripts" / "describe_api.py"
-    spec = importlib.util.spec_from_file_location("describe_api", path)
-    assert spec is not None and spec.loader is not None, f"cannot load {path}"
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+#: Prints the public names of each of ``MODULES`` as JSON. It runs in a fresh
+#: interpreter, where nothing else (such as pytest's plugin loading) has
+#: imported anything yet, and works with both packages.
+_PUBLIC_NAMES = """
+    import importlib, json, sys
+    modules = [importlib.import_module(name) for name in sys.argv[1:]]
+    print(json.dumps({m.__name__: sorted(n for n in vars(m) if not n.startswith("_"))
+                      for m in modules}))
+"""
+
+
+def _public_names(python: str) -> dict[str, set[str]]:
+    done = run_python(_PUBLIC_NAMES, *MODULES, python=python)
+    assert done.returncode == 0, done.stderr
+    return {module: set(names) for module, names in json.loads(done.stdout).items()}
 
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, Any]:
-    """Upstream 2.0.3's description."""
-    return json.loads(REFERENCE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    """Upstream 2.0.3's description (a copy: a test may not change the pin)."""
+    return copy.deepcopy(_REFERENCE_API)
 
 
 @pytest.fixture(scope="module")
 def ours() -> dict[str, Any]:
-    """Our description, normalised through JSON like the reference file."""
-    description = _load_describe_script().describe()
-    return json.loads(json.dumps(description, sort_keys=True))  # type: ignore[no-any-return]
+    """Our description, made by ``scripts/describe_api.py`` in a fresh interpreter
+    (as the reference file was), so nothing pytest imported shows in it."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "describe_api.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 def _as_added_exception(base: dict[str, Any], name: str, mro: list[str]) -> dict[str, Any]:
@@ -96,30 +191,54 @@ def _as_added_exception(base: dict[str, Any], name: str, mro: list[str]) -> dict
 
 
 def _without_additions(ours: dict[str, Any]) -> dict[str, Any]:
-    """Our description with exactly the documented additions taken out.
+    """Our description with exactly the ``ADDITIONS`` taken out.
 
-    Each removal asserts that the addition is present in the documented form,
+    Each removal asserts that the addition is present in the declared form,
     so a missing or altered addition fails too.
     """
     trimmed = copy.deepcopy(ours)
-    reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
-    for name, mro in ADDED_EXCEPTIONS.items():
-        expected = _as_added_exception(reference["exceptions"]["ChronyError"], name, mro)
+    for name, mro in ADDITIONS.exceptions.items():
+        expected = _as_added_exception(_REFERENCE_API["exceptions"]["ChronyError"], name, mro)
         assert trimmed["exceptions"].pop(name, None) == expected, f"added exception {name} changed"
 
-    names = trimmed["all"]
-    assert names[-len(ADDED_TO_ALL) :] == ADDED_TO_ALL, "additions to __all__ changed"
-    del names[-len(ADDED_TO_ALL) :]
+    _drop_tail(trimmed["all"], list(ADDITIONS.pychrony), "pychrony.__all__")
+    for module, added in (
+        ("pychrony.models", ADDITIONS.models),
+        ("pychrony.testing", ADDITIONS.testing),
+    ):
+        _drop_tail(trimmed["module_all"][module], list(added), f"{module}.__all__")
 
-    assert trimmed["functions"] == ADDED_FUNCTIONS, "module-level functions changed"
-    trimmed["functions"] = {}
+    functions = {name: trimmed["functions"].pop(name, None) for name in ADDITIONS.pychrony}
+    assert functions == ADDITIONS.pychrony, "module-level functions changed"
 
-    params = trimmed["connection"]["init_params"]
-    assert params[-len(ADDED_CONNECTION_PARAMS) :] == ADDED_CONNECTION_PARAMS, (
-        "ChronyConnection's extra keyword-only options changed"
-    )
-    del params[-len(ADDED_CONNECTION_PARAMS) :]
+    testing = trimmed["testing"]
+    for name in ADDITIONS.testing:
+        testing["public"].remove(name)
+        for section in (
+            "defaults",
+            "default_types",
+            "factories",
+            "factory_unknown_field",
+            "fixtures",
+        ):
+            testing[section].pop(name, None)
+
+    for callable_name, params in ADDITIONS.keyword_only.items():
+        assert callable_name == "ChronyConnection", (
+            f"no description of {callable_name}'s parameters"
+        )
+        assert all(p["kind"] == "KEYWORD_ONLY" for p in params), (
+            f"{callable_name}: not keyword-only"
+        )
+        _drop_tail(trimmed["connection"]["init_params"], params, f"{callable_name}'s options")
     return trimmed
+
+
+def _drop_tail(items: list[Any], tail: list[Any], what: str) -> None:
+    """Remove `tail` from the end of `items`, asserting that it is there."""
+    if tail:
+        assert items[-len(tail) :] == tail, f"additions to {what} changed"
+        del items[-len(tail) :]
 
 
 def test_reference_file_is_upstream_2_0_3(reference: dict[str, Any]) -> None:
@@ -165,3 +284,32 @@ def test_section_matches_upstream(
 def test_no_extra_sections(reference: dict[str, Any], ours: dict[str, Any]) -> None:
     """Both descriptions have the same sections (the comparison above is complete)."""
     assert set(ours) == set(reference)
+
+
+def test_all_is_upstream_plus_additions(reference: dict[str, Any]) -> None:
+    """``pychrony.__all__`` is 2.0.3's, then the additions, and every name exists."""
+    assert pychrony.__all__ == reference["all"] + list(ADDITIONS.pychrony)
+    for name in pychrony.__all__:
+        assert hasattr(pychrony, name), name
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_public_name_beyond_upstream_and_additions(module: str) -> None:
+    """Each module's public names are exactly 2.0.3's plus its ``ADDITIONS``."""
+    ours = _public_names(sys.executable)[module]
+    upstream = UPSTREAM_PUBLIC[module]
+    added = set(ADDITIONS.names(module))
+    unexpected = sorted(ours - upstream - added)
+    assert not unexpected, (
+        f"public names in {module} that are neither pychrony 2.0.3's nor in ADDITIONS: "
+        f"{unexpected}; make them private (a leading underscore, also for imports: "
+        "`import x as _x`) or declare them in ADDITIONS"
+    )
+    assert sorted(upstream - ours) == [], f"2.0.3's public names missing from {module}"
+    assert sorted(added - ours) == [], f"ADDITIONS missing from {module}"
+    assert not added & upstream, f"ADDITIONS lists 2.0.3 names of {module}"
+
+
+def test_upstream_public_is_2_0_3s() -> None:
+    """``UPSTREAM_PUBLIC`` is what pychrony 2.0.3 itself has."""
+    assert _public_names(require_reference_python()) == UPSTREAM_PUBLIC

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ import pytest
 import chronylab
 import pychrony
 from pychrony import ChronyConnection, LeapStatus, SourceMode, SourceState
+from support.prerequisites import require_reference_python
 
 pytestmark = pytest.mark.integration
 
@@ -194,19 +194,6 @@ print(json.dumps(out))
 """
 
 
-def reference_python() -> str:
-    path = os.environ.get("PYCHRONY_REFERENCE_PYTHON", "")
-    if not path or not Path(path).exists():
-        message = (
-            "PYCHRONY_REFERENCE_PYTHON does not name a Python with pychrony 2.0.3 "
-            "(make reference creates .venv-reference)"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 def plain(obj: Any) -> dict[str, Any]:
     return {
         k: (v.name if isinstance(v, enum.Enum) else v) for k, v in dataclasses.asdict(obj).items()
@@ -242,7 +229,7 @@ def check_records(kind: str, theirs: list[dict[str, Any]], a: list[Any], b: list
 
 @pytest.mark.parametrize("name", ["client", "empty", "many"])
 def test_same_results_as_reference(lab: chronylab.Lab, name: str) -> None:
-    python = reference_python()
+    python = require_reference_python()
     client = lab[name]
 
     def compare() -> None:
@@ -282,7 +269,7 @@ def test_script_written_for_the_reference_runs_unchanged(lab: chronylab.Lab, nam
     script = str(Path(__file__).with_name("reference_script.py"))
     socket = lab[name].socket
     outputs = []
-    for python in (reference_python(), sys.executable):
+    for python in (require_reference_python(), sys.executable):
         done = subprocess.run(
             [python, script, socket], capture_output=True, text=True, timeout=60, check=True
         )

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO
+from support.lab import LAB_SCRIPT
+from support.processes import run_python
 
 pytestmark = pytest.mark.integration
 
@@ -35,20 +35,8 @@ print(json.dumps(out))
 def test_auto_detect_in_namespace(lab: object) -> None:
     if os.geteuid() != 0:
         pytest.skip("namespaces need root")
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "tests/lab/chronylab.py"),
-            "default-ns",
-            "--",
-            sys.executable,
-            "-c",
-            PROBE,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_python(
+        PROBE, prefix=[sys.executable, str(LAB_SCRIPT), "default-ns", "--"], timeout=120
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])

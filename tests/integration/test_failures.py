@@ -12,12 +12,12 @@ import pytest
 
 import chronylab
 import pychrony
-from conftest import SYNC_STRATA, in_child
 from pychrony import (
     ChronyConnection,
     ChronyConnectionError,
     ChronyPermissionError,
 )
+from support.lab import SYNC_STRATA, in_child
 
 pytestmark = pytest.mark.integration
 

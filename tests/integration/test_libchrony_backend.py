@@ -4,29 +4,16 @@ library, loaded at run time), and the error when it cannot be loaded."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 import chronylab
 import pychrony
-from conftest import SYNC_STRATA
 from pychrony import ChronyConnection, ChronyDataError, SourceMode, Transport
+from support.lab import SYNC_STRATA
+from support.processes import run_python
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def libchrony() -> str:
-    path = os.environ.get("LIBCHRONY_PATH", "")
-    if not path or not Path(path).exists():
-        message = "LIBCHRONY_PATH is not set: run scripts/fetch-libchrony.sh (make libchrony)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def test_four_reports(libchrony: str, address: str) -> None:
@@ -74,9 +61,8 @@ def test_missing_library_is_a_library_error(client: chronylab.Instance) -> None:
         f"print('native:', pychrony.get_tracking({client.socket!r}).stratum)\n"
     )
     env = dict(os.environ, LIBCHRONY_PATH="/nonexistent/libchrony.so.0")
-    done = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
-    )
+    done = run_python(probe, env=env)
+    assert done.returncode == 0, done.stderr
     first, second = done.stdout.splitlines()
     assert first.startswith("library-error:")
     assert "/nonexistent/libchrony.so.0" in first

@@ -8,7 +8,6 @@ import pytest
 
 import chronylab
 import pychrony
-from conftest import SYNC_STRATA
 from pychrony import (
     ChronyConnection,
     ChronyDataError,
@@ -21,6 +20,7 @@ from pychrony import (
     TrackingStatus,
     Transport,
 )
+from support.lab import SYNC_STRATA
 
 pytestmark = pytest.mark.integration
 

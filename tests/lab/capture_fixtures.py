@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Run as a script: Python puts this directory, and so chronylab, on sys.path.
 import chronylab
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import pychrony
-from conftest import short_private_dir
 from pychrony import ChronyConnection, ChronyConnectionError
+from support.fake_chronyd import short_private_dir
 
 #: Bad input is rejected before any waiting: well under the smallest timeout.
 QUICK = 0.5

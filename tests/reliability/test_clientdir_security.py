@@ -33,6 +33,7 @@ import pytest
 
 import chronylab
 from pychrony import ChronyConnection, ChronyConnectionError, ChronyError, LeapStatus
+from support.processes import run_python
 
 pytestmark = pytest.mark.integration
 
@@ -298,13 +299,7 @@ def _unused_host_pid() -> int:
 
 
 def _run_opener(socket: str, prefix: tuple[str, ...] = ()) -> None:
-    done = subprocess.run(
-        _python(_OPENER, socket, prefix=prefix),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(_OPENER, socket, prefix=prefix)
     assert done.returncode == 0 and done.stdout.strip() == "opened", done.stderr
 
 

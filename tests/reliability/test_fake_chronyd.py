@@ -1,5 +1,5 @@
-"""Fault injection: a fake chronyd (``conftest.FakeChronyd``, over UDP and over
-a Unix socket) that is silent, late, repetitive, confused or broken.
+"""Fault injection: a fake chronyd (``support.fake_chronyd.FakeChronyd``, over
+UDP and over a Unix socket) that is silent, late, repetitive, confused or broken.
 
 Every case ends within the call's deadline in one of pychrony's exceptions
 (or with the right result), and the same connection then works again.
@@ -19,7 +19,15 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import pychrony
-from conftest import (
+from pychrony import (
+    ChronyConnection,
+    ChronyConnectionError,
+    ChronyDataError,
+    ChronyError,
+    RTCData,
+    TrackingStatus,
+)
+from support.fake_chronyd import (
     CMD_N_SOURCES,
     CMD_RTCREPORT,
     NORMAL_STRATUM,
@@ -32,14 +40,6 @@ from conftest import (
     reply,
     sequence_of,
     tracking_body,
-)
-from pychrony import (
-    ChronyConnection,
-    ChronyConnectionError,
-    ChronyDataError,
-    ChronyError,
-    RTCData,
-    TrackingStatus,
 )
 
 TIMEOUT = 0.02

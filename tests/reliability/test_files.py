@@ -22,8 +22,9 @@ import pytest
 
 import chronylab
 import pychrony
-from conftest import in_child
 from pychrony import ChronyConnection, ChronyError, ChronyPermissionError, LeapStatus
+from support.lab import in_child
+from support.processes import run_python
 
 pytestmark = pytest.mark.integration
 
@@ -43,17 +44,6 @@ def _ours(directory: str, pid: int | None = None) -> list[str]:
     """The ``pychrony.*`` entries in `directory` (made by `pid`, or any)."""
     names = sorted(n for n in os.listdir(directory) if n.startswith("pychrony."))
     return names if pid is None else [n for n in names if _lock_pid(directory, n) == pid]
-
-
-def _run_python(code: str, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-    """Run `code` with this interpreter (the one pychrony is installed in)."""
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_layout_and_modes_while_open(victim: chronylab.Instance) -> None:
@@ -190,7 +180,7 @@ def test_removed_at_interpreter_exit(victim: chronylab.Instance, ending: str) ->
         {ending}
     """
     sock_dir = os.path.dirname(victim.socket)
-    done = _run_python(code, victim.socket, sock_dir)
+    done = run_python(code, victim.socket, sock_dir, timeout=30)
     pid_text, count = done.stdout.split()
     assert count == "1", done.stdout  # it had its directory while running
     assert _ours(sock_dir, int(pid_text)) == [], done.stderr

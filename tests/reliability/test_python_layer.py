@@ -5,27 +5,17 @@ down, and sub-interpreters. Each case runs in a fresh interpreter."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import textwrap
 
 import pytest
 
 import chronylab
+from support.processes import run_python
 
 #: Calls in the signal test, and the interrupts it needs at least.
 SIGNAL_CALLS = 600
 MIN_INTERRUPTS = 50
-
-
-def _run(script: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 # -- Ctrl-C at any moment of a report ---------------------------------------------
@@ -77,7 +67,7 @@ def test_signal_inside_a_report_is_only_ever_keyboard_interrupt(
     random moments of hundreds of ``get_sources()`` on 150 sources: every
     interrupted call raises KeyboardInterrupt itself, never a ChronyDataError
     ("unknown ... value") or anything else, and the connection keeps working."""
-    done = _run(_SIGNALS, lab["many"].socket, str(SIGNAL_CALLS))
+    done = run_python(_SIGNALS, lab["many"].socket, str(SIGNAL_CALLS))
     assert done.returncode == 0, done.stderr
     outcomes: dict[str, int] = json.loads(done.stdout)
     others = {k: v for k, v in outcomes.items() if k not in ("completed", "KeyboardInterrupt")}
@@ -140,7 +130,7 @@ def test_a_call_during_interpreter_shutdown_passes_the_option_checks(
     the extension loaded before ("warm") it returns the report; loading it
     for the first time at that point ("cold") fails as any import then
     does, with ImportError."""
-    done = _run(_SHUTDOWN, udp_address, holder, warm)
+    done = run_python(_SHUTDOWN, udp_address, holder, warm)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines, done.stderr
@@ -197,7 +187,7 @@ def test_a_sub_interpreter_gets_a_clear_chrony_error(udp_address: str, order: st
     interpreter keeps working even when the sub-interpreter called first."""
     if sys.version_info >= (3, 14):
         pytest.skip("the private sub-interpreter module changed in 3.14")
-    done = _run(_SUBINTERPRETER, udp_address, order, textwrap.dedent(_IN_SUBINTERPRETER))
+    done = run_python(_SUBINTERPRETER, udp_address, order, textwrap.dedent(_IN_SUBINTERPRETER))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     subs = [line for line in lines if line.startswith("sub")]

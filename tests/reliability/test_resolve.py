@@ -16,18 +16,18 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
 import chronylab
 import pychrony
+from support.lab import LAB_SCRIPT, check_lab_prerequisites
+from support.prerequisites import unavailable
+from support.processes import run_python
 
-LAB_DIR = str(Path(chronylab.__file__).resolve().parent)
 #: Resolver threads the extension may run at once (MAX_IN_FLIGHT in
 #: crates/chrony-core/src/transport/resolve.rs).
 RESOLVER_CAP = 4
@@ -35,12 +35,12 @@ RESOLVER_CAP = 4
 #: than any call here may take.
 DNS_TIMEOUT = 30
 
-#: Runs in the namespace: argv[1] is JSON with the scenario and its setup.
+#: Runs in the namespace: argv[1] is JSON with the scenario and its setup;
+#: chronylab is importable through PYTHONPATH.
 _CHILD = r"""
 import json, os, signal, socket, subprocess, sys, threading, time
 
 args = json.loads(sys.argv[1])
-sys.path.insert(0, args["lab_dir"])
 import chronylab
 import pychrony
 
@@ -131,12 +131,6 @@ print(json.dumps(globals()[args["scenario"]]()))
 """
 
 
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI"):
-        pytest.fail(f"unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 def _nsswitch(hosts: str) -> str:
     """The host's nsswitch.conf with its ``hosts:`` line replaced (so that no
     other source, e.g. mdns or myhostname, answers before the files or DNS)."""
@@ -161,7 +155,7 @@ def _in_namespace(
     each of `files` (target path: text) bind-mounted; return its JSON."""
     unshare = shutil.which("unshare")
     if os.geteuid() != 0 or unshare is None:
-        _unavailable("needs root and unshare(1) (util-linux) for a private namespace")
+        unavailable("needs root and unshare(1) (util-linux) for a private namespace")
     mounts = {}
     for target, text in files.items():
         source = directory / Path(target).name
@@ -169,15 +163,15 @@ def _in_namespace(
         mounts[target] = str(source)
     args = {
         "scenario": scenario,
-        "lab_dir": LAB_DIR,
         "host_mnt": os.readlink("/proc/self/ns/mnt"),
         "mounts": mounts,
         "net": net,
         **extra,
     }
     argv = [unshare, "--mount", *(["--net"] if net else []), "--propagation", "private"]
-    argv += [sys.executable, "-c", _CHILD, json.dumps(args)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    paths = [str(LAB_SCRIPT.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    done = run_python(_CHILD, json.dumps(args), prefix=argv, env=env, timeout=timeout)
     assert done.returncode == 0, f"child failed ({done.returncode}):\n{done.stdout}{done.stderr}"
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return result
@@ -215,10 +209,7 @@ def test_failing_lookups_leave_a_bounded_number_of_threads(tmp_path: Path) -> No
 def ipv4_only() -> Iterator[tuple[chronylab.Instance, bool]]:
     """A chronyd whose UDP command port listens on 127.0.0.1 only, and
     whether this host has an IPv6 loopback (::1)."""
-    if not chronylab.chronyd_available():
-        _unavailable("chronyd/chronyc not installed (apt-get install chrony)")
-    if os.geteuid() != 0:
-        _unavailable("the lab runs chronyd as root; run the suite as root")
+    check_lab_prerequisites()
     with chronylab.Lab() as lab:
         has_ipv6 = lab.ipv6
         # A lab without IPv6 binds its command ports on 127.0.0.1 only and
@@ -227,7 +218,7 @@ def ipv4_only() -> Iterator[tuple[chronylab.Instance, bool]]:
         try:
             inst = lab.start("empty")
         except chronylab.LabError as exc:
-            _unavailable(f"chronyd lab: {exc}")
+            unavailable(f"chronyd lab: {exc}")
         yield inst, has_ipv6
 
 

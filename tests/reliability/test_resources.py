@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import chronylab
-from conftest import FakeChronyd, reply, short_private_dir
 from pychrony import ChronyConnection, ChronyDataError, LeapStatus
+from support.fake_chronyd import FakeChronyd, reply, short_private_dir
 
 CALLS = 100_000
 WARM_UP = 5_000

@@ -3,15 +3,12 @@ a call waits for chronyd."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 import chronylab
-from conftest import SYNC_STRATA
 from pychrony import (
     ChronyConnection,
     ChronyConnectionError,
@@ -19,6 +16,8 @@ from pychrony import (
     SourceStats,
     TrackingStatus,
 )
+from support.lab import SYNC_STRATA
+from support.processes import run_python
 
 pytestmark = pytest.mark.integration
 
@@ -199,16 +198,12 @@ def test_connection_usable_from_another_thread_while_a_call_waits(action: str) -
     """Reading ``address``/``transport`` or closing the connection while
     another thread's call waits for chronyd must not deadlock (at worst it
     waits for that call's deadline, 0.3 s here)."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _WHILE_WAITING, action],
-            capture_output=True,
-            text=True,
-            timeout=4,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{action} while another thread waits in a call: deadlock ({exc.stdout!r})")
+    done = run_python(
+        _WHILE_WAITING,
+        action,
+        timeout=4,
+        what=f"{action} while another thread waits in a call (a deadlock)",
+    )
     assert done.returncode == 0, done.stderr
     first, second = done.stdout.split("\n", 1)
     name, elapsed = first.split()

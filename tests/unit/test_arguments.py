@@ -12,8 +12,7 @@ import pytest
 
 import pychrony
 from pychrony import ChronyConnection
-
-from .conftest import FakeBehaviour
+from support.fake_core import FakeBehaviour
 
 #: Longest message an argument error may have.
 MAX_MESSAGE = 300

@@ -1,4 +1,4 @@
-"""``ChronyConnection`` logic over a fake ``_core.Client`` (see conftest.py)."""
+"""``ChronyConnection`` logic over a fake ``_core.Client`` (``support.fake_core``)."""
 
 import math
 import sys
@@ -17,8 +17,7 @@ from pychrony.exceptions import (
     ChronyPermissionError,
     _RTCUnavailableError,
 )
-
-from .conftest import FakeBehaviour, FakeClient
+from support.fake_core import FakeBehaviour, FakeClient
 
 OUTSIDE_WITH = "ChronyConnection methods must be called within a 'with' block"
 METHODS = ["get_tracking", "get_sources", "get_source_stats", "get_rtc_data"]

@@ -1,8 +1,6 @@
 """``pychrony.testing``: defaults, factories and the pytest fixtures."""
 
 import dataclasses
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +26,7 @@ from pychrony.testing import (
     make_source_stats,
     make_tracking,
 )
+from support.processes import run_python
 
 pytest_plugins = ["pytester"]
 
@@ -178,7 +177,5 @@ def test_plugin_import_does_not_load_the_extension() -> None:
         "import sys, pychrony.testing; "
         "assert 'pychrony._core' not in sys.modules, sorted(sys.modules)"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    completed = run_python(code)
     assert completed.returncode == 0, completed.stderr

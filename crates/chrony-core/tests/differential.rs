@@ -37,7 +37,7 @@
 #![allow(clippy::print_stdout)]
 
 use std::fmt::Debug;
-use std::net::UdpSocket;
+use std::net::{Ipv4Addr, UdpSocket};
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -45,11 +45,13 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::lab::{require, Lab};
+use common::{cmd, rpy, silent, source_body, tracking_body, wire, Fake, Out, Seen, Via};
 
 use chrony_core::libchrony::LibchronyClient;
+use chrony_core::protocol::wire::decode_float;
 use chrony_core::{
-    Client, ClientOptions, ConnectionFailure, Error, IpAddr, Result, RtcData, Source, SourceMode,
-    SourceStats, Tracking, TransportKind,
+    Client, ClientOptions, ConnectionFailure, Error, IpAddr, LeapStatus, Result, RtcData, Source,
+    SourceMode, SourceState, SourceStats, Timespec, Tracking, TransportKind,
 };
 
 /// Back-to-back read pairs tried before a difference is reported.
@@ -456,31 +458,11 @@ fn connect_errors_are_the_same() {
     }
 }
 
-/// A UDP socket that never answers, counting what it receives.
-struct Silent(UdpSocket);
-
-impl Silent {
-    fn new() -> Silent {
-        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        s.set_nonblocking(true).unwrap();
-        Silent(s)
-    }
-
-    fn address(&self) -> String {
-        self.0.local_addr().unwrap().to_string()
-    }
-
-    /// The sequence numbers of the requests received since the last call.
-    fn drain(&self) -> Vec<[u8; 4]> {
-        let mut buf = [0u8; 2048];
-        let mut seqs = Vec::new();
-        while let Ok(n) = self.0.recv(&mut buf) {
-            if n >= 12 {
-                seqs.push([buf[8], buf[9], buf[10], buf[11]]);
-            }
-        }
-        seqs
-    }
+/// The sequence numbers of the requests `fake` received since the last call.
+fn drain(fake: &Fake) -> Vec<u32> {
+    let seqs = fake.requests().iter().map(|seen| seen.sequence).collect();
+    fake.clear();
+    seqs
 }
 
 #[test]
@@ -488,15 +470,16 @@ fn timeouts_and_resends_are_the_same() {
     if !libchrony_ready() {
         return;
     }
-    let silent = Silent::new();
+    let silent = Fake::start(silent());
+    let address = silent.address(Via::Udp);
     let opts = ClientOptions {
         timeout: Duration::from_millis(100),
         retries: 2,
     };
     let budget = opts.call_budget();
     assert_eq!(budget, Duration::from_millis(700));
-    let native = Client::connect(Some(&silent.address()), opts).unwrap();
-    let lib = LibchronyClient::connect(Some(&silent.address()), opts).unwrap();
+    let native = Client::connect(Some(&address), opts).unwrap();
+    let lib = LibchronyClient::connect(Some(&address), opts).unwrap();
     let mut sends = Vec::new();
     for (name, call) in [
         (
@@ -508,7 +491,7 @@ fn timeouts_and_resends_are_the_same() {
             Box::new(|| lib.tracking_interruptible(&never_interrupt).map(|_| ())),
         ),
     ] {
-        silent.drain();
+        drain(&silent);
         let started = Instant::now();
         let e = call().unwrap_err();
         let took = started.elapsed();
@@ -519,7 +502,7 @@ fn timeouts_and_resends_are_the_same() {
                 && took < budget + Duration::from_millis(300),
             "{name}: took {took:?}, budget {budget:?}"
         );
-        sends.push(silent.drain());
+        sends.push(drain(&silent));
     }
     // One send plus two resends, each a new request (new sequence number).
     for (name, seqs) in ["native", "libchrony"].iter().zip(&sends) {
@@ -543,13 +526,14 @@ fn interrupts_are_the_same() {
     if !libchrony_ready() {
         return;
     }
-    let silent = Silent::new();
+    let silent = Fake::start(silent());
+    let address = silent.address(Via::Udp);
     let opts = ClientOptions {
         timeout: Duration::from_secs(2),
         retries: 2,
     };
-    let native = Client::connect(Some(&silent.address()), opts).unwrap();
-    let lib = LibchronyClient::connect(Some(&silent.address()), opts).unwrap();
+    let native = Client::connect(Some(&address), opts).unwrap();
+    let lib = LibchronyClient::connect(Some(&address), opts).unwrap();
     for name in ["native", "libchrony"] {
         let started = Instant::now();
         let stop_after = Duration::from_millis(150);
@@ -602,63 +586,23 @@ fn refused_udp_is_the_same() {
     );
 }
 
-/// A scripted chronyd on UDP: `answer(command, index, sequence, nth)` gives
-/// the datagrams to send back for the `nth` request (0-based) of the test.
-struct FakeServer {
-    addr: String,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
+/// A scripted chronyd (the fake of tests/common, over UDP):
+/// `answer(command, index, sequence, nth)` gives the datagrams to send back
+/// for the `nth` request (0-based) of the test.
 type Answer = dyn Fn(u16, u32, u32, usize) -> Vec<Vec<u8>> + Send + Sync;
 
-impl FakeServer {
-    fn new(answer: Arc<Answer>) -> FakeServer {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(20)))
-            .unwrap();
-        let addr = sock.local_addr().unwrap().to_string();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            let mut buf = [0u8; 2048];
-            let mut nth = 0;
-            while !flag.load(Ordering::Relaxed) {
-                let Ok((n, from)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                if n < 20 {
-                    continue;
-                }
-                let command = u16::from_be_bytes([buf[4], buf[5]]);
-                let sequence = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
-                let index = if n >= 24 {
-                    u32::from_be_bytes([buf[20], buf[21], buf[22], buf[23]])
-                } else {
-                    0
-                };
-                for datagram in answer(command, index, sequence, nth) {
-                    let _ = sock.send_to(&datagram, from);
-                }
-                nth += 1;
-            }
-        });
-        FakeServer {
-            addr,
-            stop,
-            thread: Some(thread),
+fn scripted(answer: &Arc<Answer>) -> Fake {
+    let answer = Arc::clone(answer);
+    let mut nth = 0;
+    Fake::start(move |seen: &Seen| {
+        // Not a request header: ignored, and not counted.
+        if seen.bytes.len() < 20 {
+            return Vec::new();
         }
-    }
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+        let out = answer(seen.command, seen.index, seen.sequence, nth);
+        nth += 1;
+        out.into_iter().map(Out::now).collect()
+    })
 }
 
 /// An error's kind, detail included (`Data(UnexpectedStatus(4))`).
@@ -676,33 +620,65 @@ fn kind(e: &Error) -> String {
     }
 }
 
-fn source_body(index: u32) -> Vec<u8> {
-    let mut b = vec![0u8; 48];
-    b[..4].copy_from_slice(&(0x7F00_0001 + index).to_be_bytes()); // 127.0.0.x
-    b[17] = 1; // IPv4
-    b[20..22].copy_from_slice(&(-6i16).to_be_bytes());
-    b[22..24].copy_from_slice(&2u16.to_be_bytes()); // stratum
-    b[30..32].copy_from_slice(&0o377u16.to_be_bytes());
-    b[36..40].copy_from_slice(&0x0480_0000u32.to_be_bytes()); // 1.0
-    b
+/// Source `index`: 127.0.0.(1 + index), polled at −6, reachable.
+fn source(index: u32) -> Source {
+    Source {
+        address: IpAddr::V4(Ipv4Addr::from(0x7F00_0001 + index)),
+        poll: -6,
+        stratum: 2,
+        state: SourceState::from(0),
+        mode: SourceMode::from(0),
+        flags: 0,
+        reachability: 0o377,
+        last_sample_ago: 0,
+        orig_latest_meas: 1.0,
+        latest_meas: 0.0,
+        latest_meas_err: 0.0,
+    }
+}
+
+/// Stratum 3 from the local clock (127.127.1.1), updated at 1700000000 s.
+fn tracking() -> Tracking {
+    Tracking {
+        reference_id: 0x7F7F_0101,
+        address: IpAddr::Unspec,
+        stratum: 3,
+        leap_status: LeapStatus::Normal,
+        ref_time: Timespec {
+            secs: 1_700_000_000,
+            nanos: 0,
+        },
+        current_correction: decode_float(0xCB6C_FB7B),
+        last_offset: 0.0,
+        rms_offset: 0.0,
+        frequency: 0.0,
+        residual_frequency: 0.0,
+        skew: 0.0,
+        root_delay: 0.0,
+        root_dispersion: 0.0,
+        last_update_interval: 0.0,
+    }
 }
 
 /// A well-formed answer for the command (one record per index).
 fn good(command: u16, index: u32, sequence: u32, sources: u32) -> Vec<u8> {
-    use chrony_core::protocol::reply::build;
-    use chrony_core::protocol::request::{cmd, rpy};
     match command {
-        cmd::TRACKING => {
-            let mut body = vec![0u8; 76];
-            body[..4].copy_from_slice(&0x7F7F_0101u32.to_be_bytes());
-            body[24..26].copy_from_slice(&3u16.to_be_bytes());
-            body[32..36].copy_from_slice(&1_700_000_000u32.to_be_bytes());
-            body[40..44].copy_from_slice(&0xCB6C_FB7Bu32.to_be_bytes());
-            build(command, rpy::TRACKING, 0, sequence, &body)
-        }
-        cmd::N_SOURCES => build(command, rpy::N_SOURCES, 0, sequence, &sources.to_be_bytes()),
-        cmd::SOURCE_DATA => build(command, rpy::SOURCE_DATA, 0, sequence, &source_body(index)),
-        other => build(other, rpy::NULL, 3, sequence, &[]),
+        cmd::TRACKING => wire::reply(
+            command,
+            rpy::TRACKING,
+            0,
+            sequence,
+            &tracking_body(&tracking()),
+        ),
+        cmd::N_SOURCES => wire::reply(command, rpy::N_SOURCES, 0, sequence, &sources.to_be_bytes()),
+        cmd::SOURCE_DATA => wire::reply(
+            command,
+            rpy::SOURCE_DATA,
+            0,
+            sequence,
+            &source_body(&source(index)),
+        ),
+        other => wire::reply(other, rpy::NULL, 3, sequence, &[]),
     }
 }
 
@@ -718,11 +694,11 @@ fn same_against_fake<T: Fields + Debug>(
         timeout: Duration::from_millis(200),
         retries: 1,
     };
-    let server = FakeServer::new(Arc::clone(answer));
-    let n = native(&Client::connect(Some(&server.addr), opts).unwrap());
+    let server = scripted(answer);
+    let n = native(&Client::connect(Some(&server.address(Via::Udp)), opts).unwrap());
     drop(server);
-    let server = FakeServer::new(Arc::clone(answer));
-    let l = libchrony(&LibchronyClient::connect(Some(&server.addr), opts).unwrap());
+    let server = scripted(answer);
+    let l = libchrony(&LibchronyClient::connect(Some(&server.address(Via::Udp)), opts).unwrap());
     match (n, l) {
         (Ok(n), Ok(l)) => {
             let d = disagreements(&n.fields(), &l.fields(), &n.fields());
@@ -740,8 +716,6 @@ fn same_against_fake<T: Fields + Debug>(
 
 #[test]
 fn reply_errors_are_the_same() {
-    use chrony_core::protocol::reply::build;
-    use chrony_core::protocol::request::{cmd, rpy};
     if !libchrony_ready() {
         return;
     }
@@ -759,8 +733,9 @@ fn reply_errors_are_the_same() {
         (18, "Data(NewServer)", Some(13)),
         (19, "Data(NewServer)", Some(13)),
     ] {
-        let answer: Arc<Answer> =
-            Arc::new(move |command, _, seq, _| vec![build(command, rpy::NULL, status, seq, &[])]);
+        let answer: Arc<Answer> = Arc::new(move |command, _, seq, _| {
+            vec![wire::reply(command, rpy::NULL, status, seq, &[])]
+        });
         let e = same_against_fake(&format!("status {status}"), &answer, tracking, lib_tracking)
             .unwrap_err();
         assert_eq!(kind(&e), expected, "status {status}: {e}");
@@ -769,18 +744,20 @@ fn reply_errors_are_the_same() {
     let cases: Vec<(&str, Arc<Answer>, &str)> = vec![
         (
             "unknown reply code",
-            Arc::new(|command, _, seq, _| vec![build(command, 99, 0, seq, &[0; 80])]),
+            Arc::new(|command, _, seq, _| vec![wire::reply(command, 99, 0, seq, &[0; 80])]),
             "Data(NewServer)",
         ),
         (
             "truncated reply",
-            Arc::new(|command, _, seq, _| vec![build(command, rpy::TRACKING, 0, seq, &[0; 40])]),
+            Arc::new(|command, _, seq, _| {
+                vec![wire::reply(command, rpy::TRACKING, 0, seq, &[0; 40])]
+            }),
             "Data(InvalidReply)",
         ),
         (
             "protocol version 5 (chrony <= 1.29)",
             Arc::new(|command, _, seq, _| {
-                let mut r = build(command, rpy::NULL, 18, seq, &[0; 16]);
+                let mut r = wire::reply(command, rpy::NULL, 18, seq, &[0; 16]);
                 r[0] = 5;
                 vec![r]
             }),
@@ -789,7 +766,7 @@ fn reply_errors_are_the_same() {
         (
             "protocol version 7",
             Arc::new(|command, _, seq, _| {
-                let mut r = build(command, rpy::NULL, 18, seq, &[]);
+                let mut r = wire::reply(command, rpy::NULL, 18, seq, &[]);
                 r[0] = 7;
                 vec![r]
             }),
@@ -826,8 +803,6 @@ fn reply_errors_are_the_same() {
 
 #[test]
 fn source_list_changes_are_the_same() {
-    use chrony_core::protocol::reply::build;
-    use chrony_core::protocol::request::{cmd, rpy};
     if !libchrony_ready() {
         return;
     }
@@ -844,7 +819,7 @@ fn source_list_changes_are_the_same() {
         }
         let n = if counts.len() <= 1 { 3 } else { 2 };
         if command == cmd::SOURCE_DATA && index >= 2 {
-            return vec![build(command, rpy::NULL, 4, seq, &[])];
+            return vec![wire::reply(command, rpy::NULL, 4, seq, &[])];
         }
         vec![good(command, index, seq, n)]
     });
@@ -855,7 +830,7 @@ fn source_list_changes_are_the_same() {
     // Post-4.8 chronyd: RPY_NULL with status 0 for a vanished source.
     let answer: Arc<Answer> = Arc::new(|command, index, seq, _| {
         if command == cmd::SOURCE_DATA && index == 1 {
-            vec![build(command, rpy::NULL, 0, seq, &[])]
+            vec![wire::reply(command, rpy::NULL, 0, seq, &[])]
         } else {
             vec![good(command, index, seq, 2)]
         }
@@ -866,7 +841,7 @@ fn source_list_changes_are_the_same() {
     // A source that is always gone: after the retries, "no such source".
     let answer: Arc<Answer> = Arc::new(|command, index, seq, _| {
         if command == cmd::SOURCE_DATA && index == 1 {
-            vec![build(command, rpy::NULL, 4, seq, &[])]
+            vec![wire::reply(command, rpy::NULL, 4, seq, &[])]
         } else {
             vec![good(command, index, seq, 2)]
         }

@@ -17,11 +17,10 @@ use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrony_core::protocol::reply::build;
 use chrony_core::{Client, ClientOptions, ConnectionFailure, DataFailure, Error, TransportKind};
 use common::{
     cmd, rpy, rtc_body, sample_source, sample_stats, sample_tracking, serve, silent, tracking_body,
-    Daemon, Fake, Out, Seen, Via,
+    wire, Daemon, Fake, Out, Seen, Via,
 };
 
 const TIMEOUT: Duration = Duration::from_millis(50);
@@ -213,7 +212,7 @@ fn late_reply_to_the_previous_attempt_is_discarded() {
                 }
                 // Once attempt 1 is out, the answer to attempt 0 arrives
                 // (its sequence, stale: never used), then the real one.
-                let stale = build(
+                let stale = wire::reply(
                     cmd::TRACKING,
                     rpy::TRACKING,
                     0,
@@ -278,7 +277,7 @@ fn reply_for_another_command_is_discarded() {
     for via in VIAS {
         discarded_case(via, |seen: &Seen| {
             let rtc = Daemon::sample(0).rtc.unwrap();
-            vec![Out::now(build(
+            vec![Out::now(wire::reply(
                 cmd::RTCREPORT,
                 rpy::RTC,
                 0,
@@ -295,14 +294,14 @@ fn wrong_sequence_is_discarded() {
         discarded_case(via, |seen: &Seen| {
             let body = tracking_body(&sample_tracking(2));
             vec![
-                Out::now(build(
+                Out::now(wire::reply(
                     cmd::TRACKING,
                     rpy::TRACKING,
                     0,
                     seen.sequence.wrapping_add(1),
                     &body,
                 )),
-                Out::now(build(
+                Out::now(wire::reply(
                     cmd::TRACKING,
                     rpy::TRACKING,
                     0,

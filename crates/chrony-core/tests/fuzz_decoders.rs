@@ -16,14 +16,17 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 #[path = "common/decode.rs"]
 mod decode;
 
-use chrony_core::protocol::reply::{build, parse_header};
-use chrony_core::protocol::wire::{decode_float, encode_float};
+use chrony_core::protocol::reply::parse_header;
+use chrony_core::protocol::wire::decode_float;
 use chrony_core::{
     DataFailure, Endpoint, Error, IpAddr, LeapStatus, RtcData, Source, SourceMode, SourceState,
     SourceStats, Timespec, Tracking,
 };
 use decode::{decode, Reply, Request};
 use proptest::prelude::*;
+
+mod common;
+use common::wire;
 
 // ---------------------------------------------------------------------------
 // The specification, written out from CMDMON.md.
@@ -160,12 +163,12 @@ fn float_word() -> impl Strategy<Value = (u32, f64)> {
     prop_oneof![
         any::<u32>().prop_map(|w| (w, ref_float(w))),
         (-1e9f64..1e9).prop_map(|x| {
-            let w = encode_float(x);
-            (w, decode_float(encode_float(x)))
+            let w = wire::float(x);
+            (w, decode_float(wire::float(x)))
         }),
         any::<f64>().prop_map(|x| {
-            let w = encode_float(x);
-            (w, decode_float(encode_float(x)))
+            let w = wire::float(x);
+            (w, decode_float(wire::float(x)))
         }),
     ]
 }
@@ -369,7 +372,7 @@ fn valid_reply() -> impl Strategy<Value = (Request, Vec<u8>, Reply)> {
         .prop_map(|((req, body, reply), seq, trailer)| {
             let (command, code, body_len) = layout(req);
             assert_eq!(body.len(), body_len);
-            let mut buf = build(command, code, 0, seq, &body);
+            let mut buf = wire::reply(command, code, 0, seq, &body);
             buf.extend_from_slice(&trailer);
             (req, buf, reply)
         })
@@ -394,7 +397,7 @@ fn header_like(req: Request) -> impl Strategy<Value = Vec<u8>> {
     )
         .prop_flat_map(move |(v, t, res, reply, status, seq, len)| {
             prop::collection::vec(any::<u8>(), len).prop_map(move |body| {
-                let mut buf = build(command, reply, status, seq, &body);
+                let mut buf = wire::reply(command, reply, status, seq, &body);
                 buf[0] = v;
                 buf[1] = t;
                 buf[2..4].copy_from_slice(&res);
@@ -468,7 +471,7 @@ proptest! {
         prop_assert!(x.is_finite());
         prop_assert_eq!(x, ref_float(w));
         // Every decoded value encodes back to itself (chronyd's encoder).
-        prop_assert_eq!(decode_float(encode_float(x)), x, "word {:#010x}", w);
+        prop_assert_eq!(decode_float(wire::float(x)), x, "word {:#010x}", w);
     }
 
     #[test]
@@ -478,7 +481,7 @@ proptest! {
         negative in any::<bool>(),
     ) {
         let x = mantissa * 2f64.powi(exp) * if negative { -1.0 } else { 1.0 };
-        let y = decode_float(encode_float(x));
+        let y = decode_float(wire::float(x));
         prop_assert!(
             (y - x).abs() <= x.abs() * 2f64.powi(-23),
             "{} -> {} (relative error {:e})", x, y, ((y - x) / x).abs()
@@ -487,7 +490,7 @@ proptest! {
 
     #[test]
     fn float_encoding_never_panics(x in any::<f64>()) {
-        let y = decode_float(encode_float(x));
+        let y = decode_float(wire::float(x));
         prop_assert!(y.is_finite());
         if x.is_nan() || x.abs() < 1e-100 {
             prop_assert_eq!(y, 0.0);
@@ -654,13 +657,13 @@ fn edge_inputs() {
         let (command, code, len) = layout(req);
         // Right header, no body; body one byte short; RPY_NULL success;
         // every status; version 5 with status 18 (an old chronyd).
-        inputs.push(build(command, code, 0, 1, &[]));
-        inputs.push(build(command, code, 0, 1, &vec![0; len - 1]));
-        inputs.push(build(command, 1, 0, 1, &[]));
+        inputs.push(wire::reply(command, code, 0, 1, &[]));
+        inputs.push(wire::reply(command, code, 0, 1, &vec![0; len - 1]));
+        inputs.push(wire::reply(command, 1, 0, 1, &[]));
         for s in 0..=u16::from(u8::MAX) {
-            inputs.push(build(command, 1, s, 1, &[]));
+            inputs.push(wire::reply(command, 1, s, 1, &[]));
         }
-        let mut v5 = build(command, 1, 18, 1, &[]);
+        let mut v5 = wire::reply(command, 1, 18, 1, &[]);
         v5[0] = 5;
         inputs.push(v5);
     }

@@ -112,9 +112,11 @@ fn check_status(req: &Request, hdr: &ReplyHeader) -> Result<()> {
     outcome::status_error(req.name(), req.kind(), hdr.status)
 }
 
-/// Builds a reply datagram: for tests and fake servers.
+/// Builds a reply datagram, for the crate's own tests (the integration
+/// tests have their own encoder).
+#[cfg(test)]
 #[must_use]
-pub fn build(command: u16, reply: u16, status: u16, sequence: u32, body: &[u8]) -> Vec<u8> {
+pub(crate) fn build(command: u16, reply: u16, status: u16, sequence: u32, body: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; REPLY_HEADER_LEN];
     out[0] = PROTO_VERSION;
     out[1] = PKT_REPLY;

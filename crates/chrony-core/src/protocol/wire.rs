@@ -22,10 +22,12 @@ pub fn decode_float(word: u32) -> f64 {
     f64::from(coef) * 2f64.powi(exp - 25)
 }
 
-/// Encodes a value as chronyd does (used by tests and the fake server):
-/// zero below 1e-100 or NaN, saturating above the largest magnitude.
+/// Encodes a value as chronyd does, for the crate's own tests (the
+/// integration tests have their own encoder): zero below 1e-100 or NaN,
+/// saturating above the largest magnitude.
+#[cfg(test)]
 #[must_use]
-pub fn encode_float(x: f64) -> u32 {
+pub(crate) fn encode_float(x: f64) -> u32 {
     const COEF_BITS: i32 = 25;
     if x.is_nan() || x.abs() < 1e-100 {
         return 0;
@@ -123,7 +125,7 @@ impl IpAddr {
         }
     }
 
-    /// Encodes the 20-byte IPAddr.
+    /// Encodes the 20-byte IPAddr (request bodies name sources by address).
     #[must_use]
     pub fn encode(&self) -> [u8; 20] {
         let mut out = [0u8; 20];

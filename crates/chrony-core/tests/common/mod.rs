@@ -1,4 +1,5 @@
-//! A fake chronyd for fault-injection tests, and encoders for reply bodies.
+//! The one fake chronyd of the Rust tests, for fault injection, with sample
+//! reports; replies are encoded by [`wire`].
 //!
 //! [`Fake`] listens on a Unix datagram socket (in a fresh private temporary
 //! directory) and on UDP `127.0.0.1:<ephemeral>`. Every request datagram it
@@ -19,15 +20,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrony_core::protocol::reply::build;
-use chrony_core::protocol::wire::{decode_float, encode_float, IpAddr};
+use chrony_core::protocol::wire::decode_float;
 use chrony_core::{
-    LeapStatus, RtcData, Source, SourceMode, SourceState, SourceStats, Timespec, Tracking,
+    IpAddr, LeapStatus, RtcData, Source, SourceMode, SourceState, SourceStats, Timespec, Tracking,
 };
 
 pub use chrony_core::protocol::request::{cmd, rpy};
+pub use wire::{rtc_body, source_body, sourcestats_body, tracking_body};
 
 pub mod lab;
+pub mod wire;
 
 /// Which of the fake's sockets a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +80,7 @@ impl Seen {
 
     /// A reply to this request: command and sequence echoed.
     pub fn reply(&self, reply: u16, status: u16, body: &[u8]) -> Vec<u8> {
-        build(self.command, reply, status, self.sequence, body)
+        wire::reply(self.command, reply, status, self.sequence, body)
     }
 
     /// An error reply (RPY_NULL) with `status`.
@@ -353,101 +355,9 @@ fn serve_udp(sock: &UdpSocket, shared: &Arc<Shared>) {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Reply bodies (CMDMON.md §4), written from the layout tables.
-
-fn put_u16(b: &mut Vec<u8>, v: u16) {
-    b.extend_from_slice(&v.to_be_bytes());
-}
-
-fn put_u32(b: &mut Vec<u8>, v: u32) {
-    b.extend_from_slice(&v.to_be_bytes());
-}
-
-fn put_float(b: &mut Vec<u8>, v: f64) {
-    put_u32(b, encode_float(v));
-}
-
-fn put_timespec(b: &mut Vec<u8>, t: Timespec) {
-    put_u32(b, (t.secs >> 32) as u32);
-    put_u32(b, t.secs as u32);
-    put_u32(b, t.nanos);
-}
-
-/// TRACKING body, 76 bytes.
-pub fn tracking_body(t: &Tracking) -> Vec<u8> {
-    let mut b = Vec::with_capacity(76);
-    put_u32(&mut b, t.reference_id);
-    b.extend_from_slice(&t.address.encode());
-    put_u16(&mut b, t.stratum);
-    put_u16(&mut b, t.leap_status.into());
-    put_timespec(&mut b, t.ref_time);
-    for f in [
-        t.current_correction,
-        t.last_offset,
-        t.rms_offset,
-        t.frequency,
-        t.residual_frequency,
-        t.skew,
-        t.root_delay,
-        t.root_dispersion,
-        t.last_update_interval,
-    ] {
-        put_float(&mut b, f);
-    }
-    assert_eq!(b.len(), 76);
-    b
-}
-
-/// SOURCE_DATA body, 48 bytes.
-pub fn source_body(s: &Source) -> Vec<u8> {
-    let mut b = Vec::with_capacity(48);
-    b.extend_from_slice(&s.address.encode());
-    b.extend_from_slice(&s.poll.to_be_bytes());
-    put_u16(&mut b, s.stratum);
-    put_u16(&mut b, s.state.into());
-    put_u16(&mut b, s.mode.into());
-    put_u16(&mut b, s.flags);
-    put_u16(&mut b, s.reachability);
-    put_u32(&mut b, s.last_sample_ago);
-    for f in [s.orig_latest_meas, s.latest_meas, s.latest_meas_err] {
-        put_float(&mut b, f);
-    }
-    assert_eq!(b.len(), 48);
-    b
-}
-
-/// SOURCESTATS body, 56 bytes.
-pub fn sourcestats_body(s: &SourceStats) -> Vec<u8> {
-    let mut b = Vec::with_capacity(56);
-    put_u32(&mut b, s.reference_id);
-    b.extend_from_slice(&s.address.encode());
-    put_u32(&mut b, s.samples);
-    put_u32(&mut b, s.runs);
-    put_u32(&mut b, s.span);
-    for f in [s.std_dev, s.resid_freq, s.skew, s.offset, s.offset_err] {
-        put_float(&mut b, f);
-    }
-    assert_eq!(b.len(), 56);
-    b
-}
-
-/// RTC body, 28 bytes.
-pub fn rtc_body(r: &RtcData) -> Vec<u8> {
-    let mut b = Vec::with_capacity(28);
-    put_timespec(&mut b, r.ref_time);
-    put_u16(&mut b, r.samples);
-    put_u16(&mut b, r.runs);
-    put_u32(&mut b, r.span);
-    put_float(&mut b, r.offset);
-    put_float(&mut b, r.freq_offset);
-    assert_eq!(b.len(), 28);
-    b
-}
-
 /// `x` as it comes back from the wire.
 pub fn q(x: f64) -> f64 {
-    decode_float(encode_float(x))
+    decode_float(wire::float(x))
 }
 
 /// What a well-behaved chronyd knows; [`Daemon::answer`] replies as it would.

@@ -1,19 +1,15 @@
-"""Shared helpers for the unit tests: a stand-in for ``pychrony._core.Client``.
+"""A stand-in for ``pychrony._core.Client``, for the unit tests.
 
 Unit tests cover the pure-Python logic (option checks, context management,
 the ``None`` mapping of ``get_rtc_data``), so they swap the compiled client for
-``FakeClient``. The real extension is exercised by the integration tests.
+``FakeClient`` through the ``fake_core`` fixture (``tests/conftest.py``). The
+real extension is exercised by the integration tests.
 """
 
 import threading
-import types
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
-import pychrony._connection
 from pychrony.exceptions import ChronyConnectionError
 from pychrony.testing import make_rtc_data, make_source, make_source_stats, make_tracking
 
@@ -94,12 +90,3 @@ class FakeClient:
     def close(self) -> None:
         self.close_calls += 1
         self.closed = True
-
-
-@pytest.fixture
-def fake_core(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBehaviour]:
-    """Make ``ChronyConnection`` use ``FakeClient``; yield its behaviour knobs."""
-    behaviour = FakeBehaviour()
-    monkeypatch.setattr(FakeClient, "behaviour", behaviour)
-    monkeypatch.setattr(pychrony._connection, "_core", types.SimpleNamespace(Client=FakeClient))
-    yield behaviour

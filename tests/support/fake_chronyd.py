@@ -1,57 +1,20 @@
-"""Fixtures for the reliability suite.
-
-Two kinds of chronyd:
-
-* real ones from the lab, through the fixtures of ``tests/integration/conftest.py``
-  (``lab``, ``client``, ``udp_address``, ``victim``), loaded from that file so
-  that a lab that cannot start fails the suite under ``CI`` and is skipped
-  elsewhere, exactly as for the integration suite;
-* ``FakeChronyd``: a small server thread in this process, over UDP or over a
-  Unix datagram socket, that answers requests the way a test tells it to.
-  Only fault cases use it; everything that a real chronyd can do is tested
-  against a real one.
+"""A fake chronyd for fault injection only: ``FakeChronyd``, a small server
+thread in this process, over UDP or over a Unix datagram socket, that answers
+requests the way a test tells it to, and the encoders for its replies.
+Everything a real chronyd can do is tested against a real one (the lab); the
+fixtures ``fake``, ``fake_udp`` and ``fake_unix`` are in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
-import shutil
 import socket
 import struct
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from types import ModuleType
-
-import pytest
-
-_INTEGRATION_CONFTEST = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
-
-
-def _load_integration_conftest() -> ModuleType:
-    # Both directories have a module called "conftest"; load the integration
-    # one under its own name so that its fixtures can be reused here.
-    spec = importlib.util.spec_from_file_location("_integration_conftest", _INTEGRATION_CONFTEST)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_integration = _load_integration_conftest()
-
-# The lab fixtures: one lab per session (``client``, ``empty``, ``many``),
-# plus private ``empty`` instances that a test may pause, kill or restart.
-lab = _integration.lab
-client = _integration.client
-udp_address = _integration.udp_address
-victim = _integration.victim
-SYNC_STRATA = _integration.SYNC_STRATA
-in_child = _integration.in_child
+from collections.abc import Callable
 
 # -- the wire format (docs: CMDMON.md) ----------------------------------------
 
@@ -282,38 +245,3 @@ def short_private_dir() -> str:
     path = tempfile.mkdtemp(prefix="pyc-rel-", dir=root)
     os.chmod(path, 0o750)
     return path
-
-
-@pytest.fixture(scope="module")
-def fake_udp() -> Iterator[FakeChronyd]:
-    """A fake chronyd on a UDP port of 127.0.0.1."""
-    fake = FakeChronyd("udp")
-    try:
-        yield fake
-    finally:
-        fake.close()
-
-
-@pytest.fixture(scope="module")
-def fake_unix() -> Iterator[FakeChronyd]:
-    """A fake chronyd on a Unix datagram socket in a 0750 directory."""
-    directory = short_private_dir()
-    fake = FakeChronyd("unix", directory)
-    try:
-        yield fake
-    finally:
-        fake.close()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(params=["unix", "udp"])
-def fake(
-    request: pytest.FixtureRequest, fake_unix: FakeChronyd, fake_udp: FakeChronyd
-) -> Iterator[FakeChronyd]:
-    """Each fake chronyd, answering normally at the start and after the test."""
-    server = fake_unix if request.param == "unix" else fake_udp
-    server.normal()
-    try:
-        yield server
-    finally:
-        server.normal()

@@ -1,1 +1,0 @@
-"""Unit tests: pure-Python logic, no chronyd and no compiled extension needed."""
