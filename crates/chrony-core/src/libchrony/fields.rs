@@ -183,6 +183,13 @@ impl<'a> Fields<'a> {
         u32::try_from(v).map_err(|_| self.out_of_range(name, v))
     }
 
+    fn i32(&self, name: &str) -> Result<i32> {
+        let index = self.field(name, raw::CHRONY_TYPE_INTEGER)?;
+        // SAFETY: the session is live and `index` a valid field.
+        let v = unsafe { (self.lib().chrony_get_field_integer)(self.ptr(), index) };
+        i32::try_from(v).map_err(|_| self.out_of_range(name, v))
+    }
+
     fn poll(&self, name: &str) -> Result<i16> {
         let index = self.field(name, raw::CHRONY_TYPE_INTEGER)?;
         // SAFETY: the session is live and `index` a valid field.
@@ -231,6 +238,9 @@ impl NamedFields for Fields<'_> {
     }
     fn u32(&self, name: &str) -> Result<u32> {
         Fields::u32(self, name)
+    }
+    fn i32(&self, name: &str) -> Result<i32> {
+        Fields::i32(self, name)
     }
     fn poll(&self, name: &str) -> Result<i16> {
         Fields::poll(self, name)

@@ -251,6 +251,15 @@ impl<'a> Reader<'a> {
         self.bytes::<4>(off).map(u32::from_be_bytes)
     }
 
+    /// A signed 32-bit value at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn i32(&self, off: usize) -> Result<i32> {
+        self.bytes::<4>(off).map(i32::from_be_bytes)
+    }
+
     /// A chrony float at `off`.
     ///
     /// # Errors

@@ -117,6 +117,12 @@ pub trait NamedFields {
     ///
     /// Missing, of another type, or out of range.
     fn u32(&self, name: &str) -> Result<u32>;
+    /// A signed 32-bit field.
+    ///
+    /// # Errors
+    ///
+    /// Missing, of another type, or out of range.
+    fn i32(&self, name: &str) -> Result<i32>;
     /// A poll field (log2 seconds, signed).
     ///
     /// # Errors

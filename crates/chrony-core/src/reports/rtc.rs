@@ -24,20 +24,6 @@ pub struct RtcData {
     pub freq_offset: f64,
 }
 
-impl RtcData {
-    /// Decodes the reply body (CMDMON.md §4).
-    fn decode_body(r: &Reader<'_>) -> Result<Self> {
-        Ok(RtcData {
-            ref_time: r.timespec(0)?,
-            samples: r.u16(12)?,
-            runs: r.u16(14)?,
-            span: r.u32(16)?,
-            offset: r.float(20)?,
-            freq_offset: r.float(24)?,
-        })
-    }
-}
-
 impl Record for RtcData {
     const SPEC: Spec = Spec {
         name: "rtcdata",
@@ -51,7 +37,7 @@ impl Record for RtcData {
     fn request(_index: u32) -> Request {
         Request::new(
             cmd::RTCREPORT,
-            "rtcdata",
+            Self::SPEC.name,
             &[Layout {
                 reply: rpy::RTC,
                 len: 28,
@@ -61,8 +47,16 @@ impl Record for RtcData {
         .via_libchrony(LibchronyAsk::Record(c"rtcdata", 0))
     }
 
-    fn decode(_reply: u16, body: &Reader<'_>) -> Result<Self> {
-        Self::decode_body(body)
+    /// One layout since chrony 1.29 (CMDMON.md §4).
+    fn decode(_reply: u16, r: &Reader<'_>) -> Result<Self> {
+        Ok(RtcData {
+            ref_time: r.timespec(0)?,
+            samples: r.u16(12)?,
+            runs: r.u16(14)?,
+            span: r.u32(16)?,
+            offset: r.float(20)?,
+            freq_offset: r.float(24)?,
+        })
     }
 
     fn from_fields(f: &dyn NamedFields) -> Result<Self> {

@@ -67,25 +67,6 @@ impl Source {
     }
 }
 
-impl Source {
-    /// Decodes the reply body (CMDMON.md §4).
-    fn decode_body(r: &Reader<'_>) -> Result<Self> {
-        Ok(Source {
-            address: r.ipaddr(0)?,
-            poll: r.i16(20)?,
-            stratum: r.u16(22)?,
-            state: r.u16(24)?.into(),
-            mode: r.u16(26)?.into(),
-            flags: r.u16(28)?,
-            reachability: r.u16(30)?,
-            last_sample_ago: r.u32(32)?,
-            orig_latest_meas: r.float(36)?,
-            latest_meas: r.float(40)?,
-            latest_meas_err: r.float(44)?,
-        })
-    }
-}
-
 impl Record for Source {
     const SPEC: Spec = Spec {
         name: "sources",
@@ -99,7 +80,7 @@ impl Record for Source {
     fn request(index: u32) -> Request {
         Request::new(
             cmd::SOURCE_DATA,
-            "sources",
+            Self::SPEC.name,
             &[Layout {
                 reply: rpy::SOURCE_DATA,
                 len: 48,
@@ -109,8 +90,21 @@ impl Record for Source {
         .via_libchrony(LibchronyAsk::Record(c"sources", index))
     }
 
-    fn decode(_reply: u16, body: &Reader<'_>) -> Result<Self> {
-        Self::decode_body(body)
+    /// One layout since chrony 1.29 (CMDMON.md §4).
+    fn decode(_reply: u16, r: &Reader<'_>) -> Result<Self> {
+        Ok(Source {
+            address: r.ipaddr(0)?,
+            poll: r.i16(20)?,
+            stratum: r.u16(22)?,
+            state: r.u16(24)?.into(),
+            mode: r.u16(26)?.into(),
+            flags: r.u16(28)?,
+            reachability: r.u16(30)?,
+            last_sample_ago: r.u32(32)?,
+            orig_latest_meas: r.float(36)?,
+            latest_meas: r.float(40)?,
+            latest_meas_err: r.float(44)?,
+        })
     }
 
     fn from_fields(f: &dyn NamedFields) -> Result<Self> {

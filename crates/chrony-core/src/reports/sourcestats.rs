@@ -48,24 +48,6 @@ impl SourceStats {
     }
 }
 
-impl SourceStats {
-    /// Decodes the reply body (CMDMON.md §4).
-    fn decode_body(r: &Reader<'_>) -> Result<Self> {
-        Ok(SourceStats {
-            reference_id: r.u32(0)?,
-            address: r.ipaddr(4)?,
-            samples: r.u32(24)?,
-            runs: r.u32(28)?,
-            span: r.u32(32)?,
-            std_dev: r.float(36)?,
-            resid_freq: r.float(40)?,
-            skew: r.float(44)?,
-            offset: r.float(48)?,
-            offset_err: r.float(52)?,
-        })
-    }
-}
-
 impl Record for SourceStats {
     const SPEC: Spec = Spec {
         name: "sourcestats",
@@ -79,7 +61,7 @@ impl Record for SourceStats {
     fn request(index: u32) -> Request {
         Request::new(
             cmd::SOURCESTATS,
-            "sourcestats",
+            Self::SPEC.name,
             &[Layout {
                 reply: rpy::SOURCESTATS,
                 len: 56,
@@ -89,8 +71,20 @@ impl Record for SourceStats {
         .via_libchrony(LibchronyAsk::Record(c"sourcestats", index))
     }
 
-    fn decode(_reply: u16, body: &Reader<'_>) -> Result<Self> {
-        Self::decode_body(body)
+    /// One layout since chrony 1.29 (CMDMON.md §4).
+    fn decode(_reply: u16, r: &Reader<'_>) -> Result<Self> {
+        Ok(SourceStats {
+            reference_id: r.u32(0)?,
+            address: r.ipaddr(4)?,
+            samples: r.u32(24)?,
+            runs: r.u32(28)?,
+            span: r.u32(32)?,
+            std_dev: r.float(36)?,
+            resid_freq: r.float(40)?,
+            skew: r.float(44)?,
+            offset: r.float(48)?,
+            offset_err: r.float(52)?,
+        })
     }
 
     fn from_fields(f: &dyn NamedFields) -> Result<Self> {

@@ -54,9 +54,30 @@ impl Tracking {
     }
 }
 
-impl Tracking {
-    /// Decodes the reply body (CMDMON.md §4).
-    fn decode_body(r: &Reader<'_>) -> Result<Self> {
+impl Record for Tracking {
+    const SPEC: Spec = Spec {
+        name: "tracking",
+        method: "get_tracking",
+        dataclass: "TrackingStatus",
+        shape: Shape::Single,
+        args: &[],
+        udp: true,
+    };
+
+    fn request(_index: u32) -> Request {
+        Request::new(
+            cmd::TRACKING,
+            Self::SPEC.name,
+            &[Layout {
+                reply: rpy::TRACKING,
+                len: 76,
+            }],
+        )
+        .via_libchrony(LibchronyAsk::Record(c"tracking", 0))
+    }
+
+    /// One layout since chrony 1.29 (CMDMON.md §4).
+    fn decode(_reply: u16, r: &Reader<'_>) -> Result<Self> {
         Ok(Tracking {
             reference_id: r.u32(0)?,
             address: r.ipaddr(4)?,
@@ -73,33 +94,6 @@ impl Tracking {
             root_dispersion: r.float(68)?,
             last_update_interval: r.float(72)?,
         })
-    }
-}
-
-impl Record for Tracking {
-    const SPEC: Spec = Spec {
-        name: "tracking",
-        method: "get_tracking",
-        dataclass: "TrackingStatus",
-        shape: Shape::Single,
-        args: &[],
-        udp: true,
-    };
-
-    fn request(_index: u32) -> Request {
-        Request::new(
-            cmd::TRACKING,
-            "tracking",
-            &[Layout {
-                reply: rpy::TRACKING,
-                len: 76,
-            }],
-        )
-        .via_libchrony(LibchronyAsk::Record(c"tracking", 0))
-    }
-
-    fn decode(_reply: u16, body: &Reader<'_>) -> Result<Self> {
-        Self::decode_body(body)
     }
 
     fn from_fields(f: &dyn NamedFields) -> Result<Self> {
