@@ -183,7 +183,14 @@ impl<'a> Fields<'a> {
         u32::try_from(v).map_err(|_| self.out_of_range(name, v))
     }
 
+    /// A signed 32-bit wire field. libchrony 0.2 declares some of them
+    /// unsigned (ACTIVITY's counts): their 32 bits are chronyd's signed
+    /// value, read back as such.
     fn i32(&self, name: &str) -> Result<i32> {
+        if self.field(name, raw::CHRONY_TYPE_UINTEGER).is_ok() {
+            let v = self.u32(name)?;
+            return Ok(i32::from_be_bytes(v.to_be_bytes()));
+        }
         let index = self.field(name, raw::CHRONY_TYPE_INTEGER)?;
         // SAFETY: the session is live and `index` a valid field.
         let v = unsafe { (self.lib().chrony_get_field_integer)(self.ptr(), index) };
