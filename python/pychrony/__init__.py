@@ -33,7 +33,7 @@ at 127.0.0.1 is an alternative), ``ChronyDataError`` (unusable reply) and
 
 from importlib.metadata import PackageNotFoundError, version
 
-from pychrony._api import get_rtc_data, get_source_stats, get_sources, get_tracking
+from pychrony._api import get_activity, get_rtc_data, get_source_stats, get_sources, get_tracking
 from pychrony._connection import ChronyConnection
 from pychrony.exceptions import (
     ChronyConnectionError,
@@ -43,6 +43,7 @@ from pychrony.exceptions import (
     ChronyPermissionError,
 )
 from pychrony.models import (
+    Activity,
     LeapStatus,
     RTCData,
     Source,
@@ -79,4 +80,6 @@ __all__ = [  # noqa: RUF022 - upstream order first, pinned by tests/contract
     "get_sources",
     "get_source_stats",
     "get_rtc_data",
+    "Activity",
+    "get_activity",
 ]

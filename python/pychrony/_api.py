@@ -8,9 +8,9 @@ reports, a single ``with ChronyConnection() as conn:`` block is cheaper.
 from typing import cast
 
 from pychrony._connection import ChronyConnection
-from pychrony.models import RTCData, Source, SourceStats, TrackingStatus
+from pychrony.models import Activity, RTCData, Source, SourceStats, TrackingStatus
 
-__all__ = ["get_rtc_data", "get_source_stats", "get_sources", "get_tracking"]
+__all__ = ["get_activity", "get_rtc_data", "get_source_stats", "get_sources", "get_tracking"]
 
 
 def get_tracking(
@@ -150,3 +150,36 @@ def get_rtc_data(
         # Ask the client directly: the method on ChronyConnection maps "no RTC"
         # to None, which this function's contract does not allow.
         return cast(RTCData, conn._require_client().read("rtcdata"))
+
+
+def get_activity(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> Activity:
+    """Read how many sources are online, offline or bursting (``chronyc activity``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search.
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        The current ``Activity``.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyDataError: The reply is malformed or holds invalid values.
+        ChronyLibraryError: The ``libchrony`` backend cannot be loaded.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_activity()

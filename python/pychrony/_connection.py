@@ -12,7 +12,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, cast
 
 from pychrony.exceptions import ChronySubinterpreterError, _RTCUnavailableError
-from pychrony.models import RTCData, Source, SourceStats, TrackingStatus, Transport
+from pychrony.models import Activity, RTCData, Source, SourceStats, TrackingStatus, Transport
 
 if TYPE_CHECKING:
     from pychrony._core import Client
@@ -365,6 +365,19 @@ class ChronyConnection:
             ChronyDataError: A reply is malformed or holds invalid values.
         """
         return cast("list[SourceStats]", self._require_client().read("sourcestats"))
+
+    def get_activity(self) -> Activity:
+        """Read how many sources are online, offline or bursting (``chronyc activity``).
+
+        Returns:
+            The current ``Activity``.
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyDataError: The reply is malformed or holds invalid values.
+        """
+        return cast(Activity, self._require_client().read("activity"))
 
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).

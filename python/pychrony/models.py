@@ -24,6 +24,8 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "SourceStats",
     "RTCData",
     "_ref_id_to_name",
+    # Additions over pychrony 2.0.3:
+    "Activity",
 ]
 
 
@@ -342,6 +344,34 @@ class RTCData:
             True when at least one sample is in use (``samples > 0``).
         """
         return self.samples > 0
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Counts of chronyd's sources by activity, as reported by ``chronyc activity``.
+
+    Online, offline, bursting or unresolved: the five counts are chronyc's five lines, in order. See
+    https://chrony-project.org/doc/4.6/chronyc.html#activity.
+
+    Attributes:
+        online: Sources that are online (``sources online``): chronyd polls
+            them.
+        offline: Sources that are offline (``sources offline``), e.g. after
+            ``chronyc offline`` or with the ``offline`` option.
+        burst_online: Sources doing a burst that return to online afterwards
+            (``sources doing burst (return to online)``).
+        burst_offline: Sources doing a burst that return to offline
+            afterwards (``sources doing burst (return to offline)``).
+        unresolved: Sources whose name is not resolved to an address yet
+            (``sources with unknown address``); chronyd lists them as
+            ``ID#…`` addresses.
+    """
+
+    online: int
+    offline: int
+    burst_online: int
+    burst_offline: int
+    unresolved: int
 
 
 def _ref_id_to_name(ref_id: int) -> str:

@@ -20,7 +20,7 @@ Example::
 from dataclasses import dataclass
 from typing import Literal
 
-from pychrony.models import RTCData, Source, SourceStats, TrackingStatus
+from pychrony.models import Activity, RTCData, Source, SourceStats, TrackingStatus
 
 __all__ = ["REPORTS", "ReportInfo", "Shape", "by_name"]
 
@@ -58,6 +58,7 @@ REPORTS: tuple[ReportInfo, ...] = (
         "sourcestats", "get_source_stats", SourceStats, "list", (), True, "make_source_stats"
     ),
     ReportInfo("rtcdata", "get_rtc_data", RTCData, "optional", (), True, "make_rtc_data"),
+    ReportInfo("activity", "get_activity", Activity, "single", (), True, "make_activity"),
 )
 
 

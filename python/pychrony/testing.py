@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from pychrony.models import (
+    Activity,
     LeapStatus,
     RTCData,
     Source,
@@ -43,6 +44,9 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "SOURCE_DEFAULTS",
     "SOURCESTATS_DEFAULTS",
     "RTCDATA_DEFAULTS",
+    # Additions over pychrony 2.0.3:
+    "make_activity",
+    "ACTIVITY_DEFAULTS",
 ]
 
 #: Field values of ``make_tracking()``: synchronised at stratum 2 to 127.0.0.1.
@@ -104,6 +108,16 @@ RTCDATA_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Field values of ``make_activity()``: five sources online, one unresolved.
+ACTIVITY_DEFAULTS: dict[str, Any] = {
+    "online": 5,
+    "offline": 0,
+    "burst_online": 0,
+    "burst_offline": 0,
+    "unresolved": 1,
+}
+
+
 def make_tracking(**overrides: Any) -> TrackingStatus:
     """Build a ``TrackingStatus`` from ``TRACKING_DEFAULTS`` and the overrides.
 
@@ -162,6 +176,21 @@ def make_rtc_data(**overrides: Any) -> RTCData:
         TypeError: An override names no field of ``RTCData``.
     """
     return RTCData(**{**RTCDATA_DEFAULTS, **overrides})
+
+
+def make_activity(**overrides: Any) -> Activity:
+    """Build an ``Activity`` from ``ACTIVITY_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``Activity``.
+
+    Raises:
+        TypeError: An override names no field of ``Activity``.
+    """
+    return Activity(**{**ACTIVITY_DEFAULTS, **overrides})
 
 
 @pytest.fixture

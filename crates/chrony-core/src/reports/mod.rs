@@ -7,12 +7,14 @@
 //! [`REGISTRY`] lists every report; the bridge, the Python layer and its
 //! tests are derived from it or checked against it.
 
+mod activity;
 mod enums;
 mod rtc;
 mod sources;
 mod sourcestats;
 mod tracking;
 
+pub use activity::Activity;
 pub use enums::{LeapStatus, SourceMode, SourceState};
 pub use rtc::RtcData;
 pub use sources::Source;
@@ -198,7 +200,8 @@ macro_rules! for_each_report {
             $crate::reports::Tracking,
             $crate::reports::Source,
             $crate::reports::SourceStats,
-            $crate::reports::RtcData
+            $crate::reports::RtcData,
+            $crate::reports::Activity
         )
     };
 }
