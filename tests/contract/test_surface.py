@@ -65,18 +65,25 @@ class Additions:
     exceptions: dict[str, list[str]]
     #: Names added to ``pychrony.models``, appended to its ``__all__``.
     models: tuple[str, ...]
+    #: Report dataclasses added to ``pychrony.models`` (and exported from
+    #: ``pychrony``, where ``pychrony`` lists them as ``DATACLASS``), with
+    #: their field names in order.
+    dataclasses: dict[str, list[str]]
     #: Names added to ``pychrony.testing``, appended to its ``__all__``.
     testing: tuple[str, ...]
     #: Keyword-only parameters appended to a 2.0.3 callable's parameters.
     keyword_only: dict[str, list[Param]]
+    #: Methods added to ``ChronyConnection``, with their signatures.
+    methods: dict[str, str]
 
     def names(self, module: str) -> list[str]:
-        """The public names added to `module`."""
+        """The public names added to `module` (``pychrony.testing`` also
+        imports the added dataclasses, as 2.0.3's imports its own)."""
         return {
             "pychrony": list(self.pychrony),
             "pychrony.exceptions": list(self.exceptions),
             "pychrony.models": list(self.models),
-            "pychrony.testing": list(self.testing),
+            "pychrony.testing": [*self.testing, *self.dataclasses],
         }[module]
 
 
@@ -89,6 +96,8 @@ OPTIONS: list[Param] = [
 ]
 _SHOWN_OPTIONS = ", ".join(f"{p['name']}: {p['annotation']} = {p['default']}" for p in OPTIONS)
 _ONE_CALL = f"(socket_path: str | None = None, *, {_SHOWN_OPTIONS})"
+#: In ``Additions.pychrony``: a name that is a dataclass, not a function.
+DATACLASS = "dataclass"
 
 #: The only differences from 2.0.3's surface that the contract allows.
 ADDITIONS = Additions(
@@ -98,6 +107,9 @@ ADDITIONS = Additions(
         "get_sources": f"{_ONE_CALL} -> list[Source]",
         "get_source_stats": f"{_ONE_CALL} -> list[SourceStats]",
         "get_rtc_data": f"{_ONE_CALL} -> RTCData",
+        # The reports beyond 2.0.3's: the dataclass, then the function.
+        "Activity": DATACLASS,
+        "get_activity": f"{_ONE_CALL} -> Activity",
     },
     exceptions={
         # Raised in a sub-interpreter; an ImportError too, so that existing
@@ -111,9 +123,13 @@ ADDITIONS = Additions(
             "object",
         ],
     },
-    models=(),
-    testing=(),
+    models=("Activity",),
+    dataclasses={
+        "Activity": ["online", "offline", "burst_online", "burst_offline", "unresolved"],
+    },
+    testing=("make_activity", "ACTIVITY_DEFAULTS"),
     keyword_only={"ChronyConnection": OPTIONS},
+    methods={"get_activity": "(self) -> Activity"},
 )
 
 _REFERENCE_API: dict[str, Any] = json.loads(REFERENCE.read_text(encoding="utf-8"))
@@ -208,10 +224,23 @@ def _without_additions(ours: dict[str, Any]) -> dict[str, Any]:
     ):
         _drop_tail(trimmed["module_all"][module], list(added), f"{module}.__all__")
 
-    functions = {name: trimmed["functions"].pop(name, None) for name in ADDITIONS.pychrony}
-    assert functions == ADDITIONS.pychrony, "module-level functions changed"
+    added_functions = {n: sig for n, sig in ADDITIONS.pychrony.items() if sig != DATACLASS}
+    functions = {name: trimmed["functions"].pop(name, None) for name in added_functions}
+    assert functions == added_functions, "module-level functions changed"
+    assert [n for n, sig in ADDITIONS.pychrony.items() if sig == DATACLASS] == list(
+        ADDITIONS.dataclasses
+    ), "every added dataclass is exported from pychrony"
+    for name, fields in ADDITIONS.dataclasses.items():
+        described = trimmed["dataclasses"].pop(name, None)
+        assert described is not None, f"added dataclass {name} is missing"
+        assert [f["name"] for f in described["fields"]] == fields, f"fields of {name} changed"
+
+    methods = trimmed["connection"]["methods"]
+    added_methods = {name: methods.pop(name, None) for name in ADDITIONS.methods}
+    assert added_methods == ADDITIONS.methods, "methods added to ChronyConnection changed"
 
     testing = trimmed["testing"]
+    _drop_tail(testing["all"], list(ADDITIONS.testing), "pychrony.testing's __all__")
     for name in ADDITIONS.testing:
         testing["public"].remove(name)
         for section in (

@@ -114,6 +114,34 @@ def test_tracking_agrees_with_chronyc(lab: chronylab.Lab, name: str) -> None:
     retry(compare)
 
 
+@pytest.mark.parametrize("name", ["client", "empty", "many"])
+@pytest.mark.parametrize("backend", ["native", "libchrony"])
+def test_activity_agrees_with_chronyc(
+    lab: chronylab.Lab, name: str, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "libchrony":
+        request.getfixturevalue("libchrony")
+    inst = lab[name]
+    addresses = [inst.socket] + ([f"127.0.0.1:{inst.cmdport}"] if inst.cmdport else [])
+
+    def compare() -> None:
+        for address in addresses:
+            a = pychrony.get_activity(address, backend=backend)
+            # chronyc's five lines, in order: online, offline, burst online,
+            # burst offline, unresolved.
+            out = chronylab.chronyc(inst, "-c", "-n", "activity").strip().split(",")
+            b = pychrony.get_activity(address, backend=backend)
+            ours = [a.online, a.offline, a.burst_online, a.burst_offline, a.unresolved]
+            if ours != [b.online, b.offline, b.burst_online, b.burst_offline, b.unresolved]:
+                raise Mismatch(f"activity moved between reads: {a} {b}")
+            assert out == [str(v) for v in ours], (address, out, a)
+
+    retry(compare)
+    if name == "client":
+        # Its unresolved source is counted as such.
+        assert pychrony.get_activity(inst.socket).unresolved == 1
+
+
 def chronylab_refid_chronyc(refid: int) -> str:
     """chronyc's rule for a reference id without address: printable bytes kept."""
     return "".join(chr(b) for b in refid.to_bytes(4, "big") if 32 <= b <= 126)

@@ -15,7 +15,7 @@ writes the reply datagrams plus ``chronyc -c`` output taken right after to
      "empty": {"transport": "udp", "replies": [...], "chronyc": {...}}}
 
 ``replies`` holds, in order: TRACKING, N_SOURCES, SOURCE_DATA and SOURCESTATS
-for every index, RTCREPORT (status 13: no RTC). Values in chronyc's output
+for every index, RTCREPORT (status 13: no RTC), ACTIVITY. Values in chronyc's output
 were sampled a few milliseconds after the replies, so offsets, LastRx and
 reach may differ slightly; names, modes, states, strata and polls match.
 
@@ -51,8 +51,15 @@ REPLY_HEADER = struct.Struct("!BBBBHHH")  # version, type, res1, res2, command, 
 REPLY_HEADER_LEN = 28
 
 # Request codes and padded request lengths (= successful reply lengths).
-N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT = 14, 15, 33, 34, 35
-LENGTHS = {N_SOURCES: 32, SOURCE_DATA: 76, TRACKING: 104, SOURCESTATS: 84, RTCREPORT: 56}
+N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT, ACTIVITY = 14, 15, 33, 34, 35, 44
+LENGTHS = {
+    N_SOURCES: 32,
+    SOURCE_DATA: 76,
+    TRACKING: 104,
+    SOURCESTATS: 84,
+    RTCREPORT: 56,
+    ACTIVITY: 48,
+}
 STT_SUCCESS, STT_NOSUCHSOURCE, STT_NORTC = 0, 4, 13
 
 
@@ -139,6 +146,7 @@ def _chronyc_outputs(inst: chronylab.Instance) -> dict[str, str]:
         "tracking": chronylab.chronyc(inst, "-c", "tracking"),
         "sources": chronylab.chronyc(inst, "-c", "sources", "-a"),
         "sourcestats": chronylab.chronyc(inst, "-c", "sourcestats", "-a"),
+        "activity": chronylab.chronyc(inst, "-c", "activity"),
     }
 
 
@@ -168,6 +176,7 @@ def capture_client(inst: chronylab.Instance) -> dict[str, Any]:
             for i in range(n):
                 replies.append(_entry(cmd, i, c.request(cmd, struct.pack("!i", i)), "unix"))
         replies.append(_entry(RTCREPORT, None, c.request(RTCREPORT), "unix"))
+        replies.append(_entry(ACTIVITY, None, c.request(ACTIVITY), "unix"))
         for cmd in (SOURCE_DATA, SOURCESTATS):
             errors.append(_entry(cmd, n, c.request(cmd, struct.pack("!i", n)), "unix"))
     return {"replies": replies, "chronyc": _chronyc_outputs(inst), "error_replies": errors}

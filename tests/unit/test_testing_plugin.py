@@ -48,6 +48,9 @@ def test_all() -> None:
         "SOURCE_DEFAULTS",
         "SOURCESTATS_DEFAULTS",
         "RTCDATA_DEFAULTS",
+        # Additions over 2.0.3 (tests/contract's ADDITIONS.testing):
+        "make_activity",
+        "ACTIVITY_DEFAULTS",
     ]
 
 

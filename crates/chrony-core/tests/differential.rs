@@ -49,6 +49,7 @@ use common::{cmd, rpy, silent, source_body, tracking_body, wire, Fake, Out, Seen
 
 use chrony_core::libchrony::LibchronyClient;
 use chrony_core::protocol::wire::decode_float;
+use chrony_core::reports::Activity;
 use chrony_core::{
     Client, ClientOptions, ConnectionFailure, Error, IpAddr, LeapStatus, Result, RtcData, Source,
     SourceMode, SourceState, SourceStats, Timespec, Tracking, TransportKind,
@@ -198,6 +199,13 @@ report_fields!(SourceStats {
     skew: float,
     offset: float,
     offset_err: float
+});
+report_fields!(Activity {
+    online: int,
+    offline: int,
+    burst_online: int,
+    burst_offline: int,
+    unresolved: int
 });
 report_fields!(RtcData {
     ref_time: ts,
@@ -360,6 +368,22 @@ fn sourcestats_are_the_same() {
 /// sessions; the backend serialises field reads. Many sessions on many
 /// threads (and one session shared by several) must each read their own
 /// addresses.
+#[test]
+fn activity_is_the_same() {
+    let Some(lab) = shared_lab() else { return };
+    for address in [lab.socket("client"), lab.udp("client")] {
+        let (native, lib) = both(&address);
+        let a = agree(
+            &format!("activity at {address}"),
+            || native.record::<Activity>(&never_interrupt),
+            || lib.record::<Activity>(&never_interrupt),
+        );
+        // The client's unresolved source (its ID# entry) is counted.
+        assert_eq!(a.unresolved, 1, "{a:?}");
+        assert!(a.online >= 1, "{a:?}");
+    }
+}
+
 #[test]
 fn concurrent_sessions_read_their_own_addresses() {
     let Some(lab) = shared_lab() else { return };

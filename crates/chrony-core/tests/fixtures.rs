@@ -35,6 +35,7 @@ fn request(entry: &Value) -> Request {
         (15, Some(i)) => Request::SourceData(i),
         (34, Some(i)) => Request::SourceStats(i),
         (35, _) => Request::RtcReport,
+        (44, _) => Request::Activity,
         other => panic!("unexpected fixture entry {other:?}"),
     }
 }
@@ -202,4 +203,32 @@ fn unsynchronised_daemon_matches_chronyc_exactly() {
     assert_eq!(t.leap_status, LeapStatus::Unsync);
     assert!(matches!(replies[1], Ok(Reply::NSources(0))));
     assert!(matches!(replies[2], Err(Error::NotAvailable { .. })));
+}
+
+#[test]
+fn activity_matches_chronyc() {
+    let f = fixture();
+    let replies = decoded(&f["replies"]);
+    let activity = replies
+        .iter()
+        .find_map(|r| match r {
+            Ok(Reply::Activity(a)) => Some(*a),
+            _ => None,
+        })
+        .expect("an ACTIVITY reply");
+    // chronyc -c activity: online, offline, burst online, burst offline,
+    // unresolved (its five lines, in order).
+    let row = &csv(f["chronyc"]["activity"].as_str().unwrap())[0];
+    let ours = [
+        activity.online,
+        activity.offline,
+        activity.burst_online,
+        activity.burst_offline,
+        activity.unresolved,
+    ];
+    assert_eq!(ours.map(|v| v.to_string()).to_vec(), *row);
+    // The lab's client: four NTP sources online and one unresolved; its
+    // reference clock is not an NTP source, so ACTIVITY does not count it.
+    assert_eq!(activity.unresolved, 1);
+    assert_eq!(activity.online, 4);
 }

@@ -39,6 +39,7 @@ fn layout(req: Request) -> (u16, u16, usize) {
         Request::Tracking => (33, 5, 76),
         Request::SourceStats(_) => (34, 6, 56),
         Request::RtcReport => (35, 7, 28),
+        Request::Activity => (44, 12, 20),
     }
 }
 
@@ -118,6 +119,7 @@ fn assert_variant(req: Request, r: &Reply) {
             | (Request::SourceData(_), Reply::SourceData(_))
             | (Request::SourceStats(_), Reply::SourceStats(_))
             | (Request::RtcReport, Reply::Rtc(_))
+            | (Request::Activity, Reply::Activity(_))
     );
     assert!(ok, "{req:?} decoded as {r:?}");
 }
@@ -155,6 +157,7 @@ fn any_request() -> impl Strategy<Value = Request> {
         any::<u32>().prop_map(Request::SourceData),
         any::<u32>().prop_map(Request::SourceStats),
         Just(Request::RtcReport),
+        Just(Request::Activity),
     ]
 }
 
@@ -645,6 +648,7 @@ fn edge_inputs() {
         Request::SourceData(0),
         Request::SourceStats(u32::MAX),
         Request::RtcReport,
+        Request::Activity,
     ];
     let mut inputs: Vec<Vec<u8>> = vec![
         Vec::new(),
