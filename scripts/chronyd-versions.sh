@@ -17,7 +17,8 @@
 # (an absolute path).
 # Progress and errors go to stderr.
 #
-# The machine's apt state is never touched: apt runs with a private
+# The machine's apt state is not touched (unless the keyring below is
+# missing and has to be installed): apt runs with a private
 # APT_CONFIG whose config parts, sources, preferences, state, lists, status,
 # cache and log all live in .chronyd/<suite>/apt. The lists are checked
 # against the stock Debian archive keyring (package debian-archive-keyring,
