@@ -59,9 +59,17 @@ test-python: libchrony reference  ## Python suites with coverage (unit, contract
 	LIBCHRONY_PATH=$(abspath .libchrony/libchrony.so.0) $(PY) -m coverage run -m pytest tests
 	$(PY) -m coverage report
 
+.PHONY: matrix-prepare
+matrix-prepare:  ## Prepare chronyd 4.6.1 (trixie) and 4.9 (sid) in .chronyd/ (about 7 MB each, once)
+	bash scripts/chronyd-versions.sh
+
+.PHONY: test-matrix
+test-matrix: libchrony reference  ## Integration, real-chronyd and Rust lab tests against each chronyd of .chronyd/
+	bash scripts/test-matrix.sh
+
 .PHONY: bench
 bench: reference  ## Benchmarks: this package against pychrony 2.0.3 on the same chronyd (ratios)
 	BENCH_CALLS=$${BENCH_CALLS:-200} $(PY) benchmarks/bench.py
 
 .PHONY: test
-test: setup lint test-rust test-python bench  ## Everything CI runs: setup, lints, Rust and Python suites, benchmarks
+test: setup lint test-rust test-python test-matrix bench  ## Everything CI runs: setup, lints, Rust and Python suites, chronyd matrix, benchmarks

@@ -88,6 +88,7 @@ __all__ = [
     "LabError",
     "chronyc",
     "chronyd_available",
+    "chronyd_release",
     "chronyd_version",
 ]
 
@@ -148,6 +149,15 @@ def chronyd_version() -> str:
     if done.returncode != 0:
         raise LabError(f"chronyd --version failed: {done.stderr.strip()}")
     return done.stdout.strip().splitlines()[0]
+
+
+def chronyd_release() -> str:
+    """The version label of the chronyd the lab runs ("4.3", "4.6.1", "4.9"), from
+    ``chronyd --version``."""
+    words = chronyd_version().split()
+    if len(words) < 4 or words[2] != "version":
+        raise LabError(f"chronyd --version printed no version: {' '.join(words)!r}")
+    return words[3]
 
 
 def _ipv6_loopback() -> bool:
@@ -299,6 +309,8 @@ class Instance:
     config_override: str | None = None
     closed_port: int | None = None
     server_port: int | None = None
+    #: What ``chronyd --version`` says this instance runs ("4.9"), set at launch.
+    chronyd_version: str | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _feeder: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -373,6 +385,7 @@ class Instance:
             "config_override": self.config_override,
             "closed_port": self.closed_port,
             "server_port": self.server_port,
+            "chronyd_version": self.chronyd_version,
         }
 
     @classmethod
@@ -395,6 +408,7 @@ class Instance:
             config_override=data.get("config_override"),
             closed_port=data.get("closed_port"),
             server_port=data.get("server_port"),
+            chronyd_version=data.get("chronyd_version"),
         )
 
 
@@ -716,6 +730,7 @@ class Lab:
             inst.feeder_pid = inst._feeder.pid
             Path(inst.dir, "feeder.pid").write_text(f"{inst.feeder_pid}\n")
         argv = [_chronyd(), "-d", "-x", "-u", "root", "-f", inst.conf, "-l", inst.log]
+        inst.chronyd_version = chronyd_release()
         if not self.ipv6:
             # Without ::1 chronyd would still try its default ::1 command
             # socket; -4 keeps it to IPv4.
