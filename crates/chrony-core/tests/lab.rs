@@ -24,8 +24,11 @@ fn start(profiles: &[&str]) -> Option<Lab> {
     require("a chronyd lab (root, chronyd)", Lab::start(profiles))
 }
 
+/// The lab's chronyc: `CHRONYLAB_CHRONYC` when set (the version matrix), as
+/// the lab itself uses it, else the one on `PATH`.
 fn chronyc(lab: &Lab, name: &str, args: &[&str]) -> String {
-    let out = Command::new("chronyc")
+    let program = std::env::var_os("CHRONYLAB_CHRONYC").unwrap_or_else(|| "chronyc".into());
+    let out = Command::new(program)
         .args(["-n", "-h", &lab.socket(name)])
         .args(args)
         .output()
