@@ -1,0 +1,121 @@
+//! Removing client directories left by processes that died.
+
+use std::ffi::CStr;
+use std::io::ErrorKind;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{
+    id_of, is_type, remove_if_same, sys, FileId, CLIENT_DIR_PREFIX, LOCK_NAME, OUTER_RANDOM,
+    SETUP_GRACE,
+};
+
+/// A name this version gives its outer directories: the prefix and exactly
+/// `OUTER_RANDOM` letters or digits. Older versions' `pychrony.<pid>.<random>`
+/// directories have no lock and are left to them.
+pub(super) fn is_client_dir_name(name: &CStr) -> bool {
+    name.to_bytes()
+        .strip_prefix(CLIENT_DIR_PREFIX.as_bytes())
+        .is_some_and(|rest| {
+            rest.len() == OUTER_RANDOM && rest.iter().all(u8::is_ascii_alphanumeric)
+        })
+}
+
+/// Removes client directories in chronyd's directory `parent` that are
+/// provably dead, i.e. left by processes that ended without removing them.
+///
+/// A directory is judged by its lock, never by process ids (which mean
+/// nothing across PID namespaces, and need /proc). It is dead when:
+/// - it is a real directory owned by us (opened with `O_NOFOLLOW`), and
+/// - its lock file can be locked now (`LOCK_EX|LOCK_NB`), or there is none,
+///   so nobody holds it: the creator and every forked child are gone, and
+/// - its mode is 0711, which its creator sets only after taking the lock
+///   (so the lock was taken and has been released), or it has not changed
+///   for `SETUP_GRACE`: a creator killed while setting it up (mode 0700)
+///   takes microseconds to get from `mkdir` to the lock, and one stopped
+///   there for longer finds its directory gone and fails cleanly.
+///
+/// Everything is removed through descriptors: the lock file and the inner
+/// directory with its socket (anything deeper makes the removal stop).
+pub(super) fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId) {
+    let Ok(names) = sys::list(parent) else {
+        return;
+    };
+    for name in names.iter().filter(|n| is_client_dir_name(n)) {
+        let Ok(fd) = sys::openat(parent, name, sys::DIR_FLAGS, 0) else {
+            continue;
+        };
+        let Ok(st) = sys::fstat(fd.as_fd()) else {
+            continue;
+        };
+        if !is_type(&st, libc::S_IFDIR) || st.st_uid != sys::geteuid() || id_of(&st) == ours {
+            continue;
+        }
+        // Held (and so kept open) until the directory is gone.
+        let lock = match sys::openat(
+            fd.as_fd(),
+            LOCK_NAME,
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+            0,
+        ) {
+            Ok(lock) => {
+                let regular = sys::fstat(lock.as_fd())
+                    .is_ok_and(|l| is_type(&l, libc::S_IFREG) && l.st_uid == sys::geteuid());
+                if !regular || sys::flock(lock.as_fd(), libc::LOCK_EX | libc::LOCK_NB).is_err() {
+                    continue; // in use (or not ours)
+                }
+                Some(lock)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(_) => continue,
+        };
+        // The mode after the lock was won: see the rule above.
+        let Ok(st) = sys::fstat(fd.as_fd()) else {
+            continue;
+        };
+        if st.st_mode & 0o7777 != 0o711 && !unchanged_for(&st, SETUP_GRACE) {
+            continue;
+        }
+        remove_dead_dir(parent, name, &fd, id_of(&st));
+        drop(lock);
+    }
+}
+
+/// The directory's inode has not changed (ctime) for `grace`.
+pub(super) fn unchanged_for(st: &libc::stat, grace: Duration) -> bool {
+    let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) else {
+        return false;
+    };
+    let ctime = Duration::from_secs(u64::try_from(st.st_ctime).unwrap_or(u64::MAX));
+    now.checked_sub(ctime).is_some_and(|age| age > grace)
+}
+
+/// Removes a dead client directory's entries (files, and directories of
+/// files owned by us) through `outer`, then the directory itself.
+pub(super) fn remove_dead_dir(parent: BorrowedFd<'_>, name: &CStr, outer: &OwnedFd, id: FileId) {
+    let Ok(entries) = sys::list(outer.as_fd()) else {
+        return;
+    };
+    for entry in &entries {
+        let Ok(st) = sys::fstatat_nofollow(outer.as_fd(), entry) else {
+            continue;
+        };
+        if is_type(&st, libc::S_IFDIR) {
+            let Ok(sub) = sys::openat(outer.as_fd(), entry, sys::DIR_FLAGS, 0) else {
+                continue;
+            };
+            let own = sys::fstat(sub.as_fd()).is_ok_and(|s| s.st_uid == sys::geteuid());
+            if !own {
+                continue;
+            }
+            for file in sys::list(sub.as_fd()).unwrap_or_default() {
+                // A directory in there fails (EISDIR) and stays: we made none.
+                let _ = sys::unlinkat(sub.as_fd(), &file, 0);
+            }
+            let _ = sys::unlinkat(outer.as_fd(), entry, libc::AT_REMOVEDIR);
+        } else {
+            let _ = sys::unlinkat(outer.as_fd(), entry, 0);
+        }
+    }
+    remove_if_same(parent, name, id);
+}
