@@ -33,6 +33,15 @@ impl ClientOptions {
         self.timeout.checked_mul(factor).unwrap_or(Duration::MAX)
     }
 
+    /// The wait for a reply to attempt `attempt` (0 for the first send):
+    /// `timeout × 2^attempt`, saturating.
+    #[must_use]
+    pub fn wait(&self, attempt: u32) -> Duration {
+        self.timeout
+            .checked_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX))
+            .unwrap_or(Duration::MAX)
+    }
+
     pub(crate) fn policy(&self) -> Policy {
         let now = Instant::now();
         let budget = self.call_budget();
@@ -71,6 +80,17 @@ pub(crate) struct Policy {
     pub deadline: Instant,
     /// When the call began (before it waited for other calls).
     pub started: Instant,
+}
+
+impl Policy {
+    /// The wait for a reply to attempt `attempt`, as [`ClientOptions::wait`].
+    pub(crate) fn wait(&self, attempt: u32) -> Duration {
+        ClientOptions {
+            timeout: self.timeout,
+            retries: self.retries,
+        }
+        .wait(attempt)
+    }
 }
 
 #[cfg(test)]

@@ -258,6 +258,19 @@ pub(crate) fn closed(address: &str) -> Error {
     )
 }
 
+/// Auto-detect found no default address that could be opened; `tried`
+/// names each with why, `note` says whose defaults they were (if not ours).
+pub(crate) fn auto_detect_unreachable(tried: &[String], note: &str) -> Error {
+    Error::connection(
+        ConnectionFailure::Unreachable,
+        format!(
+            "Failed to connect to chronyd (auto-detect). Tried: {}. Is chronyd running?{note}",
+            tried.join(", ")
+        ),
+        None,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

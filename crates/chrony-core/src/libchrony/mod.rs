@@ -66,7 +66,7 @@ mod fields;
 mod session;
 
 use std::io::{self, ErrorKind};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use libchrony_sys as raw;
 
@@ -345,10 +345,7 @@ impl Call<'_> {
                 return Ok(());
             }
             let sent = code == raw::CHRONY_OK;
-            let wait = options
-                .timeout
-                .checked_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX))
-                .unwrap_or(Duration::MAX);
+            let wait = options.wait(attempt);
             let expires = Instant::now()
                 .checked_add(wait)
                 .map_or(self.deadline, |t| t.min(self.deadline));

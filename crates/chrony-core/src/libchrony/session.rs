@@ -242,15 +242,9 @@ impl Session {
                 }
             }
         }
-        // pychrony 2.0.3's words first, as for the native backend.
-        Err(Error::connection(
-            ConnectionFailure::Unreachable,
-            format!(
-                "Failed to connect to chronyd (auto-detect). Tried: {}. Is chronyd running? \
-                 (libchrony backend: libchrony's own default addresses)",
-                tried.join(", ")
-            ),
-            None,
+        Err(crate::outcome::auto_detect_unreachable(
+            &tried,
+            " (libchrony backend: libchrony's own default addresses)",
         ))
     }
 }

@@ -172,7 +172,7 @@ impl NativeConnection {
                 }
             }
         }
-        Err(messages::auto_detect_unreachable(&tried))
+        Err(outcome::auto_detect_unreachable(&tried, ""))
     }
 
     /// The address in use.

@@ -55,18 +55,6 @@ pub(crate) fn unix_connect_error(server: &Path, e: io::Error) -> Error {
     conn_err(ConnectionFailure::Unreachable, format!("{start} {hint}"), e)
 }
 
-/// Auto-detect found no default address that could be opened.
-pub(crate) fn auto_detect_unreachable(tried: &[String]) -> Error {
-    Error::connection(
-        ConnectionFailure::Unreachable,
-        format!(
-            "Failed to connect to chronyd (auto-detect). Tried: {}. Is chronyd running?",
-            tried.join(", ")
-        ),
-        None,
-    )
-}
-
 /// Auto-detect's last candidate, `last`, refused the first request too.
 pub(crate) fn auto_detect_refused(tried: &[String], last: &str) -> Error {
     Error::connection(

@@ -288,10 +288,7 @@ impl Transport {
                 let packet = req.encode(slot.seq, slot.attempt as u16);
                 match self.send(&packet) {
                     Ok(_) => {
-                        let wait = policy
-                            .timeout
-                            .checked_mul(1u32.checked_shl(slot.attempt).unwrap_or(u32::MAX))
-                            .unwrap_or(Duration::MAX);
+                        let wait = policy.wait(slot.attempt);
                         slot.expires = Some(now.checked_add(wait).unwrap_or(policy.deadline));
                     }
                     Err(e)
