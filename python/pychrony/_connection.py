@@ -12,7 +12,15 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, cast
 
 from pychrony.exceptions import ChronySubinterpreterError, _RTCUnavailableError
-from pychrony.models import Activity, RTCData, Source, SourceStats, TrackingStatus, Transport
+from pychrony.models import (
+    Activity,
+    RTCData,
+    ServerStats,
+    Source,
+    SourceStats,
+    TrackingStatus,
+    Transport,
+)
 
 if TYPE_CHECKING:
     from pychrony._core import Client
@@ -378,6 +386,25 @@ class ChronyConnection:
             ChronyDataError: The reply is malformed or holds invalid values.
         """
         return cast(Activity, self._require_client().read("activity"))
+
+    def get_server_stats(self) -> ServerStats:
+        """Read what chronyd served as a server (``chronyc serverstats``).
+
+        chronyd serves this report on its Unix socket only (on 4.7 and
+        later also on the UDP command port when ``opencommands`` lists
+        ``serverstats``).
+
+        Returns:
+            The current ``ServerStats``.
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyUnauthorizedError: Connected over UDP, where chronyd refuses
+                the command (also a ``ChronyDataError``).
+            ChronyDataError: The reply is malformed or holds invalid values.
+        """
+        return cast(ServerStats, self._require_client().read("serverstats"))
 
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).

@@ -79,6 +79,20 @@ class ChronyLibraryError(ChronyError):
         super().__init__(message)
 
 
+class ChronyUnauthorizedError(ChronyPermissionError, ChronyDataError):
+    """chronyd refused the command on this transport ("501 Not authorised").
+
+    chronyd serves some commands (``serverstats``, for example) on its Unix
+    socket only; over the UDP command port it answers them with status 2.
+    Connect through the Unix socket (root or chrony's user), or, on chronyd
+    4.7 or later, list the command in ``opencommands`` in chrony.conf. It is
+    both a ``ChronyPermissionError`` (what it is) and a ``ChronyDataError``
+    (what pychrony 2.0.3's reports raised for it, so existing ``except
+    ChronyDataError`` handlers still catch it). ``error_code`` is 9,
+    libchrony's ``CHRONY_UNAUTHORIZED``. An addition over pychrony 2.0.3.
+    """
+
+
 class _RTCUnavailableError(ChronyDataError):
     """chronyd does not track a real-time clock, so it has no RTC report.
 

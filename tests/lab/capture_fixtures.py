@@ -12,10 +12,14 @@ writes the reply datagrams plus ``chronyc -c`` output taken right after to
                   "transport": "unix", "reply": 5, "status": 0}, ...],
      "chronyc": {"tracking": "...", "sources": "...", "sourcestats": "..."},
      "error_replies": [...],          # SOURCE_DATA/SOURCESTATS index = n
-     "empty": {"transport": "udp", "replies": [...], "chronyc": {...}}}
+     "empty": {"transport": "udp", "replies": [...], "chronyc": {...}},
+     "serverstats": {"reply": {...}, "chronyc": "...", "udp": {...}}}
 
 ``replies`` holds, in order: TRACKING, N_SOURCES, SOURCE_DATA and SOURCESTATS
-for every index, RTCREPORT (status 13: no RTC), ACTIVITY. Values in chronyc's output
+for every index, RTCREPORT (status 13: no RTC), ACTIVITY. ``serverstats``
+holds the lab server's SERVER_STATS reply (Unix socket) with ``chronyc -c
+serverstats`` taken right after, and the UDP reply to the same request
+(status 2, "501 Not authorised"). Values in chronyc's output
 were sampled a few milliseconds after the replies, so offsets, LastRx and
 reach may differ slightly; names, modes, states, strata and polls match.
 
@@ -52,7 +56,9 @@ REPLY_HEADER_LEN = 28
 
 # Request codes and padded request lengths (= successful reply lengths).
 N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT, ACTIVITY = 14, 15, 33, 34, 35, 44
+SERVER_STATS = 54
 LENGTHS = {
+    SERVER_STATS: 196,  # the longest reply (SERVER_STATS4): every version accepts it
     N_SOURCES: 32,
     SOURCE_DATA: 76,
     TRACKING: 104,
@@ -182,6 +188,19 @@ def capture_client(inst: chronylab.Instance) -> dict[str, Any]:
     return {"replies": replies, "chronyc": _chronyc_outputs(inst), "error_replies": errors}
 
 
+def capture_serverstats(server: chronylab.Instance, empty: chronylab.Instance) -> dict[str, Any]:
+    """SERVER_STATS of the lab's server (it serves the client's NTP requests)
+    over its Unix socket with chronyc's output right after, and the "501 Not
+    authorised" reply to the same request over UDP (from ``empty``)."""
+    assert empty.cmdport is not None
+    with Cmdmon(path=server.socket) as c:
+        reply = _entry(SERVER_STATS, None, c.request(SERVER_STATS), "unix")
+    chronyc = chronylab.chronyc(server, "-c", "serverstats")
+    with Cmdmon(port=empty.cmdport) as c:
+        udp = _entry(SERVER_STATS, None, c.request(SERVER_STATS), "udp")
+    return {"reply": reply, "chronyc": chronyc, "udp": udp}
+
+
 def capture_empty(inst: chronylab.Instance) -> dict[str, Any]:
     assert inst.cmdport is not None
     with Cmdmon(port=inst.cmdport) as c:
@@ -243,12 +262,14 @@ def main() -> int:
         captured = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         client_part = capture_client(client)
         empty_part = capture_empty(empty)
+        serverstats = capture_serverstats(lab["server"], empty)
     fixture: dict[str, Any] = {
         "chronyd_version": version_line,
         "captured": captured,
         "transport": "unix",
         **client_part,
         "empty": empty_part,
+        "serverstats": serverstats,
     }
     missing = check(fixture)
     if missing:

@@ -11,6 +11,7 @@ from pychrony.exceptions import (
     ChronyError,
     ChronyLibraryError,
     ChronyPermissionError,
+    ChronyUnauthorizedError,
     _RTCUnavailableError,
 )
 
@@ -19,6 +20,7 @@ WITH_CODE = [
     ChronyConnectionError,
     ChronyPermissionError,
     ChronyDataError,
+    ChronyUnauthorizedError,
     _RTCUnavailableError,
 ]
 
@@ -29,6 +31,13 @@ def test_hierarchy() -> None:
     for cls in (ChronyConnectionError, ChronyPermissionError, ChronyDataError, ChronyLibraryError):
         assert cls.__mro__[1:] == (ChronyError, Exception, BaseException, object)
     assert _RTCUnavailableError.__mro__[1:3] == (ChronyDataError, ChronyError)
+    # "501 Not authorised": a permission error, and caught as the
+    # ChronyDataError that 2.0.3 raised for it.
+    assert ChronyUnauthorizedError.__mro__[1:4] == (
+        ChronyPermissionError,
+        ChronyDataError,
+        ChronyError,
+    )
 
 
 def test_public_exceptions_are_exported() -> None:
@@ -38,6 +47,7 @@ def test_public_exceptions_are_exported() -> None:
         ChronyPermissionError,
         ChronyDataError,
         ChronyLibraryError,
+        ChronyUnauthorizedError,
     ):
         assert getattr(pychrony, cls.__name__) is cls
         assert cls.__name__ in pychrony.__all__

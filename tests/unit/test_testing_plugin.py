@@ -10,6 +10,7 @@ from pychrony import testing
 from pychrony.models import (
     LeapStatus,
     RTCData,
+    ServerStats,
     Source,
     SourceMode,
     SourceState,
@@ -18,10 +19,12 @@ from pychrony.models import (
 )
 from pychrony.testing import (
     RTCDATA_DEFAULTS,
+    SERVERSTATS_DEFAULTS,
     SOURCE_DEFAULTS,
     SOURCESTATS_DEFAULTS,
     TRACKING_DEFAULTS,
     make_rtc_data,
+    make_server_stats,
     make_source,
     make_source_stats,
     make_tracking,
@@ -35,6 +38,7 @@ CASES = [
     (make_source, SOURCE_DEFAULTS, Source),
     (make_source_stats, SOURCESTATS_DEFAULTS, SourceStats),
     (make_rtc_data, RTCDATA_DEFAULTS, RTCData),
+    (make_server_stats, SERVERSTATS_DEFAULTS, ServerStats),
 ]
 
 
@@ -51,6 +55,8 @@ def test_all() -> None:
         # Additions over 2.0.3 (tests/contract's ADDITIONS.testing):
         "make_activity",
         "ACTIVITY_DEFAULTS",
+        "make_server_stats",
+        "SERVERSTATS_DEFAULTS",
     ]
 
 

@@ -91,9 +91,10 @@ pub(crate) fn status_error(name: &str, kind: RequestKind, code: u16) -> Result<(
         status::SUCCESS => return Ok(()),
         status::UNAUTH => Error::Unauthorized {
             message: format!(
-                "chronyd refused the {name} request ({text}): this command is served only on \
-                 chronyd's Unix socket, or must be listed in 'opencommands' for the UDP command port; \
-                 connect through the Unix socket (as root or chrony's user)"
+                "chronyd refused the {name} request ({text}): chronyd serves this command on its \
+                 Unix socket only. Connect through the Unix socket (as root or chrony's user), or, \
+                 on chronyd 4.7 or later, list the command in 'opencommands' in chrony.conf to \
+                 open it on the UDP command port"
             ),
         },
         status::INVALID => Error::data(
