@@ -37,6 +37,7 @@ from pychrony._api import (
     get_activity,
     get_rtc_data,
     get_server_stats,
+    get_smoothing,
     get_source_stats,
     get_sources,
     get_tracking,
@@ -55,6 +56,7 @@ from pychrony.models import (
     LeapStatus,
     RTCData,
     ServerStats,
+    Smoothing,
     Source,
     SourceMode,
     SourceState,
@@ -94,4 +96,6 @@ __all__ = [  # noqa: RUF022 - upstream order first, pinned by tests/contract
     "ServerStats",
     "get_server_stats",
     "ChronyUnauthorizedError",
+    "Smoothing",
+    "get_smoothing",
 ]

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, cast
 
-from pychrony.exceptions import ChronySubinterpreterError, _RTCUnavailableError
+from pychrony.exceptions import ChronySubinterpreterError, _ReportUnavailableError
 from pychrony.models import (
     Activity,
     RTCData,
     ServerStats,
+    Smoothing,
     Source,
     SourceStats,
     TrackingStatus,
@@ -256,7 +257,7 @@ class ChronyConnection:
     _check_options = staticmethod(_validate_options)
     _new_lock = staticmethod(threading.Lock)
     _client_class = staticmethod(_client_class)
-    _rtc_unavailable = _RTCUnavailableError
+    _unavailable = _ReportUnavailableError
     _outside_with = _OUTSIDE_WITH
 
     def __init__(
@@ -406,6 +407,24 @@ class ChronyConnection:
         """
         return cast(ServerStats, self._require_client().read("serverstats"))
 
+    def get_smoothing(self) -> Smoothing | None:
+        """Read the state of time smoothing (``chronyc smoothing``).
+
+        Returns:
+            The ``Smoothing``, or None when smoothing is not enabled (no
+            ``smoothtime`` directive).
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyDataError: The reply is malformed or holds invalid values.
+        """
+        client = self._require_client()
+        try:
+            return cast(Smoothing, client.read("smoothing"))
+        except self._unavailable:
+            return None
+
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).
 
@@ -420,5 +439,5 @@ class ChronyConnection:
         client = self._require_client()
         try:
             return cast(RTCData, client.read("rtcdata"))
-        except self._rtc_unavailable:
+        except self._unavailable:
             return None

@@ -93,13 +93,15 @@ class ChronyUnauthorizedError(ChronyPermissionError, ChronyDataError):
     """
 
 
-class _RTCUnavailableError(ChronyDataError):
-    """chronyd does not track a real-time clock, so it has no RTC report.
+class _ReportUnavailableError(ChronyDataError):
+    """chronyd does not provide an optional report: the facility it needs is off.
 
-    Raised by the extension when chronyd refuses the RTC request (no RTC
-    driver, no ``rtcfile`` directive, or the RTC unavailable). ``ChronyConnection.get_rtc_data``
-    turns it into ``None``; the module-level ``get_rtc_data`` lets it through,
-    where it is caught as a ``ChronyDataError``.
+    Raised by the extension when chronyd answers "RTC driver not running"
+    (``rtcdata``: no RTC driver, no ``rtcfile`` directive, or the RTC
+    unavailable) or "facility not enabled" (``smoothing`` without a
+    ``smoothtime`` directive). ``ChronyConnection.get_rtc_data`` and
+    ``get_smoothing`` turn it into ``None``; the module-level functions let it
+    through, where it is caught as a ``ChronyDataError``.
     """
 
 

@@ -27,6 +27,7 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     # Additions over pychrony 2.0.3:
     "Activity",
     "ServerStats",
+    "Smoothing",
 ]
 
 
@@ -440,6 +441,39 @@ class ServerStats:
     ntp_kernel_tx_timestamps: int | None
     ntp_hardware_rx_timestamps: int | None
     ntp_hardware_tx_timestamps: int | None
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """The state of time smoothing, as reported by ``chronyc smoothing``.
+
+    chronyd smooths the time it serves to NTP clients only with a
+    ``smoothtime`` directive; without one ``ChronyConnection.get_smoothing``
+    returns None. See https://chrony-project.org/doc/4.6/chronyc.html#smoothing
+    and the ``smoothtime`` directive in chrony.conf(5).
+
+    Attributes:
+        active: Smoothing is in progress (``Active``).
+        leap_only: Only leap seconds are smoothed (``smoothtime ...
+            leaponly``; chronyc's ``(leap second only)``).
+        offset: Offset in seconds between the served (smoothed) time and
+            chronyd's own (``Offset``).
+        frequency: Frequency offset of the smoothing, in ppm (``Frequency``).
+        wander: Frequency wander of the smoothing, in ppm per second
+            (``Wander``).
+        last_update_ago: Seconds since the smoothing was last updated
+            (``Last update``).
+        remaining_time: Seconds until the smoothing ends, offset and
+            frequency reaching zero (``Remaining time``).
+    """
+
+    active: bool
+    leap_only: bool
+    offset: float
+    frequency: float
+    wander: float
+    last_update_ago: float
+    remaining_time: float
 
 
 def _ref_id_to_name(ref_id: int) -> str:

@@ -20,7 +20,15 @@ Example::
 from dataclasses import dataclass
 from typing import Literal
 
-from pychrony.models import Activity, RTCData, ServerStats, Source, SourceStats, TrackingStatus
+from pychrony.models import (
+    Activity,
+    RTCData,
+    ServerStats,
+    Smoothing,
+    Source,
+    SourceStats,
+    TrackingStatus,
+)
 
 __all__ = ["REPORTS", "ReportInfo", "Shape", "by_name"]
 
@@ -62,6 +70,7 @@ REPORTS: tuple[ReportInfo, ...] = (
     ReportInfo(
         "serverstats", "get_server_stats", ServerStats, "single", (), False, "make_server_stats"
     ),
+    ReportInfo("smoothing", "get_smoothing", Smoothing, "optional", (), True, "make_smoothing"),
 )
 
 

@@ -29,6 +29,7 @@ from pychrony.models import (
     LeapStatus,
     RTCData,
     ServerStats,
+    Smoothing,
     Source,
     SourceMode,
     SourceState,
@@ -50,6 +51,8 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "ACTIVITY_DEFAULTS",
     "make_server_stats",
     "SERVERSTATS_DEFAULTS",
+    "make_smoothing",
+    "SMOOTHING_DEFAULTS",
 ]
 
 #: Field values of ``make_tracking()``: synchronised at stratum 2 to 127.0.0.1.
@@ -144,6 +147,18 @@ SERVERSTATS_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Field values of ``make_smoothing()``: smoothing out a 1 ms offset.
+SMOOTHING_DEFAULTS: dict[str, Any] = {
+    "active": True,
+    "leap_only": False,
+    "offset": 0.001,
+    "frequency": -0.5,
+    "wander": 0.0001,
+    "last_update_ago": 8.0,
+    "remaining_time": 120.0,
+}
+
+
 def make_tracking(**overrides: Any) -> TrackingStatus:
     """Build a ``TrackingStatus`` from ``TRACKING_DEFAULTS`` and the overrides.
 
@@ -233,6 +248,21 @@ def make_server_stats(**overrides: Any) -> ServerStats:
         TypeError: An override names no field of ``ServerStats``.
     """
     return ServerStats(**{**SERVERSTATS_DEFAULTS, **overrides})
+
+
+def make_smoothing(**overrides: Any) -> Smoothing:
+    """Build a ``Smoothing`` from ``SMOOTHING_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``Smoothing``.
+
+    Raises:
+        TypeError: An override names no field of ``Smoothing``.
+    """
+    return Smoothing(**{**SMOOTHING_DEFAULTS, **overrides})
 
 
 @pytest.fixture

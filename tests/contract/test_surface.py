@@ -116,6 +116,8 @@ ADDITIONS = Additions(
         "ServerStats": DATACLASS,
         "get_server_stats": f"{_ONE_CALL} -> ServerStats",
         "ChronyUnauthorizedError": EXCEPTION,
+        "Smoothing": DATACLASS,
+        "get_smoothing": f"{_ONE_CALL} -> Smoothing",
     },
     exceptions={
         # Raised in a sub-interpreter; an ImportError too, so that existing
@@ -141,7 +143,7 @@ ADDITIONS = Additions(
             "object",
         ],
     },
-    models=("Activity", "ServerStats"),
+    models=("Activity", "ServerStats", "Smoothing"),
     dataclasses={
         "Activity": ["online", "offline", "burst_online", "burst_offline", "unresolved"],
         "ServerStats": [
@@ -163,12 +165,29 @@ ADDITIONS = Additions(
             "ntp_hardware_rx_timestamps",
             "ntp_hardware_tx_timestamps",
         ],
+        "Smoothing": [
+            "active",
+            "leap_only",
+            "offset",
+            "frequency",
+            "wander",
+            "last_update_ago",
+            "remaining_time",
+        ],
     },
-    testing=("make_activity", "ACTIVITY_DEFAULTS", "make_server_stats", "SERVERSTATS_DEFAULTS"),
+    testing=(
+        "make_activity",
+        "ACTIVITY_DEFAULTS",
+        "make_server_stats",
+        "SERVERSTATS_DEFAULTS",
+        "make_smoothing",
+        "SMOOTHING_DEFAULTS",
+    ),
     keyword_only={"ChronyConnection": OPTIONS},
     methods={
         "get_activity": "(self) -> Activity",
         "get_server_stats": "(self) -> ServerStats",
+        "get_smoothing": "(self) -> Smoothing | None",
     },
 )
 

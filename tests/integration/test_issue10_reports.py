@@ -8,6 +8,8 @@ Moving values are bracketed between two reads of ours taken back to back
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 import chronylab
@@ -18,6 +20,7 @@ from pychrony import (
     ChronyPermissionError,
     ChronyUnauthorizedError,
     ServerStats,
+    Smoothing,
 )
 
 pytestmark = pytest.mark.integration
@@ -38,6 +41,20 @@ def retry(compare: object) -> None:
         except Mismatch as exc:
             last = exc
     assert last is None, str(last)
+
+
+def half_ulp(text: str) -> float:
+    """Half a unit in the last place chronyc printed."""
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return 0.5 * 10.0**-decimals + 1e-12
+
+
+def bracket(where: str, text: str, a: float, b: float) -> None:
+    """chronyc's `text` lies between our reads `a` and `b`, give or take its
+    printed precision."""
+    slack = half_ulp(text)
+    if not min(a, b) - slack <= float(text) <= max(a, b) + slack:
+        raise Mismatch(f"{where}: chronyc {text}, ours {a} / {b}")
 
 
 def use_backend(backend: str, request: pytest.FixtureRequest) -> None:
@@ -139,3 +156,60 @@ def test_serverstats_over_udp_is_unauthorized(
             pytest.fail("no error")
         # The connection stays usable.
         assert conn.get_activity().unresolved == 1
+
+
+# -- smoothing -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smoothing_client(lab: chronylab.Lab) -> Iterator[chronylab.Instance]:
+    """A client that smooths the time it serves (``smoothtime``)."""
+    inst = lab.start("client", name="smoothing", extra_config=["smoothtime 400 0.001"])
+    try:
+        yield inst
+    finally:
+        inst.stop()
+
+
+def _smoothing_row(s: Smoothing) -> list[float]:
+    return [s.offset, s.frequency, s.wander, s.last_update_ago, s.remaining_time]
+
+
+@pytest.mark.parametrize("transport", ["unix", "udp"])
+@pytest.mark.parametrize("backend", ["native", "libchrony"])
+def test_smoothing_agrees_with_chronyc(
+    smoothing_client: chronylab.Instance,
+    transport: str,
+    backend: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    use_backend(backend, request)
+    inst = smoothing_client
+    address = inst.socket if transport == "unix" else f"127.0.0.1:{inst.cmdport}"
+
+    def compare() -> None:
+        with ChronyConnection(address, backend=backend) as conn:
+            a = conn.get_smoothing()
+            out = chronylab.chronyc(inst, "-c", "-n", "smoothing").strip().split(",")
+            b = conn.get_smoothing()
+        assert a is not None and b is not None
+        # Active (Yes/No), then "(leap second only)" or nothing.
+        assert out[0] == ("Yes" if a.active else "No"), (out, a)
+        assert (out[1] != "") == a.leap_only, (out, a)
+        for i, (text, x, y) in enumerate(
+            zip(out[2:], _smoothing_row(a), _smoothing_row(b), strict=True)
+        ):
+            bracket(f"smoothing column {i + 2}", text, x, y)
+
+    retry(compare)
+
+
+def test_smoothing_not_enabled(lab: chronylab.Lab, backend: str) -> None:
+    inst = lab["empty"]
+    for address in (inst.socket, f"127.0.0.1:{inst.cmdport}"):
+        with ChronyConnection(address, backend=backend) as conn:
+            assert conn.get_smoothing() is None
+        with pytest.raises(ChronyDataError, match="'smoothtime'") as caught:
+            pychrony.get_smoothing(address, backend=backend)
+        assert caught.value.error_code == 10
+        assert "505 Facility not enabled" in caught.value.message

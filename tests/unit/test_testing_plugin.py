@@ -11,6 +11,7 @@ from pychrony.models import (
     LeapStatus,
     RTCData,
     ServerStats,
+    Smoothing,
     Source,
     SourceMode,
     SourceState,
@@ -20,11 +21,13 @@ from pychrony.models import (
 from pychrony.testing import (
     RTCDATA_DEFAULTS,
     SERVERSTATS_DEFAULTS,
+    SMOOTHING_DEFAULTS,
     SOURCE_DEFAULTS,
     SOURCESTATS_DEFAULTS,
     TRACKING_DEFAULTS,
     make_rtc_data,
     make_server_stats,
+    make_smoothing,
     make_source,
     make_source_stats,
     make_tracking,
@@ -39,6 +42,7 @@ CASES = [
     (make_source_stats, SOURCESTATS_DEFAULTS, SourceStats),
     (make_rtc_data, RTCDATA_DEFAULTS, RTCData),
     (make_server_stats, SERVERSTATS_DEFAULTS, ServerStats),
+    (make_smoothing, SMOOTHING_DEFAULTS, Smoothing),
 ]
 
 
@@ -57,6 +61,8 @@ def test_all() -> None:
         "ACTIVITY_DEFAULTS",
         "make_server_stats",
         "SERVERSTATS_DEFAULTS",
+        "make_smoothing",
+        "SMOOTHING_DEFAULTS",
     ]
 
 

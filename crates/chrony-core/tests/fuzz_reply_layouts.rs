@@ -8,7 +8,7 @@
 #[allow(dead_code)]
 mod wire;
 
-use chrony_core::reports::{decode, ServerStats};
+use chrony_core::reports::{decode, Record, ServerStats, Smoothing};
 use chrony_core::{DataFailure, Error};
 use proptest::prelude::*;
 
@@ -75,7 +75,7 @@ proptest! {
                 prop_assert_eq!(s.ntp_timestamps.is_some(), reply == 24 || reply == 25);
                 prop_assert_eq!(s.ntp_hw_tx_timestamps.is_some(), reply == 25);
                 // Python's fields: each counter or a data error naming it.
-                if let Err(e) = chrony_core::reports::Record::fields(&s) {
+                if let Err(e) = Record::fields(&s) {
                     prop_assert!(is_data_error(&e));
                 }
             }
@@ -92,10 +92,32 @@ proptest! {
     }
 
     #[test]
+    fn smoothing_any_body(
+        reply in prop_oneof![Just(13u16), any::<u16>()],
+        body in prop::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let r = decode::<Smoothing>(0, &wire::reply(51, reply, 0, 9, &body));
+        if reply != 13 {
+            prop_assert!(has_kind(&r, DataFailure::NewServer), "{:?}", r);
+        } else if body.len() < 24 {
+            prop_assert!(has_kind(&r, DataFailure::InvalidReply), "{:?}", r);
+        } else {
+            let s = r.unwrap();
+            prop_assert_eq!(u64::from(s.flags), be32(&body, 0));
+            // Non-finite values cannot come from chrony's float; the fields
+            // are checked anyway.
+            prop_assert!(s.fields().is_ok());
+        }
+    }
+
+    #[test]
     fn serverstats_arbitrary_datagrams_never_panic(
         buf in prop::collection::vec(any::<u8>(), 0..260),
     ) {
         if let Err(e) = decode::<ServerStats>(0, &buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+        if let Err(e) = decode::<Smoothing>(0, &buf) {
             prop_assert!(ours(&e), "{:?}", e);
         }
     }

@@ -11,6 +11,7 @@ mod activity;
 mod enums;
 mod rtc;
 mod serverstats;
+mod smoothing;
 mod sources;
 mod sourcestats;
 mod tracking;
@@ -19,6 +20,7 @@ pub use activity::Activity;
 pub use enums::{LeapStatus, SourceMode, SourceState};
 pub use rtc::RtcData;
 pub use serverstats::ServerStats;
+pub use smoothing::Smoothing;
 pub use sources::Source;
 pub use sourcestats::SourceStats;
 pub use tracking::Tracking;
@@ -210,7 +212,8 @@ macro_rules! for_each_report {
             $crate::reports::SourceStats,
             $crate::reports::RtcData,
             $crate::reports::Activity,
-            $crate::reports::ServerStats
+            $crate::reports::ServerStats,
+            $crate::reports::Smoothing
         )
     };
 }
@@ -250,6 +253,8 @@ pub enum Value {
     Float(f64),
     /// Text.
     Text(String),
+    /// A boolean.
+    Bool(bool),
     /// No value (Python `None`): a field the server's reply layout does
     /// not carry.
     Absent,
@@ -314,6 +319,12 @@ impl FieldList {
         };
         self.items.push((name, value));
         Ok(self)
+    }
+
+    /// Adds a boolean.
+    pub fn flag(&mut self, name: &'static str, value: bool) -> &mut Self {
+        self.items.push((name, Value::Bool(value)));
+        self
     }
 
     /// Adds text.
