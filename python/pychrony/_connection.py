@@ -419,11 +419,7 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: The reply is malformed or holds invalid values.
         """
-        client = self._require_client()
-        try:
-            return cast(Smoothing, client.read("smoothing"))
-        except self._unavailable:
-            return None
+        return cast("Smoothing | None", self._read_optional("smoothing"))
 
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).
@@ -436,8 +432,16 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: The reply is malformed or holds invalid values.
         """
+        return cast("RTCData | None", self._read_optional("rtcdata"))
+
+    def _read_optional(self, name: str) -> object:
+        """Read the optional report ``name``, or None when chronyd lacks it.
+
+        chronyd lacks an optional report when the facility it needs is not
+        configured (no RTC, no ``smoothtime``).
+        """
         client = self._require_client()
         try:
-            return cast(RTCData, client.read("rtcdata"))
+            return client.read(name)
         except self._unavailable:
             return None
