@@ -33,7 +33,15 @@ at 127.0.0.1 is an alternative), ``ChronyDataError`` (unusable reply) and
 
 from importlib.metadata import PackageNotFoundError, version
 
-from pychrony._api import get_activity, get_rtc_data, get_source_stats, get_sources, get_tracking
+from pychrony._api import (
+    get_activity,
+    get_rtc_data,
+    get_server_stats,
+    get_smoothing,
+    get_source_stats,
+    get_sources,
+    get_tracking,
+)
 from pychrony._connection import ChronyConnection
 from pychrony.exceptions import (
     ChronyConnectionError,
@@ -41,11 +49,14 @@ from pychrony.exceptions import (
     ChronyError,
     ChronyLibraryError,
     ChronyPermissionError,
+    ChronyUnauthorizedError,
 )
 from pychrony.models import (
     Activity,
     LeapStatus,
     RTCData,
+    ServerStats,
+    Smoothing,
     Source,
     SourceMode,
     SourceState,
@@ -82,4 +93,9 @@ __all__ = [  # noqa: RUF022 - upstream order first, pinned by tests/contract
     "get_rtc_data",
     "Activity",
     "get_activity",
+    "ServerStats",
+    "get_server_stats",
+    "ChronyUnauthorizedError",
+    "Smoothing",
+    "get_smoothing",
 ]

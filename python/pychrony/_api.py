@@ -8,9 +8,25 @@ reports, a single ``with ChronyConnection() as conn:`` block is cheaper.
 from typing import cast
 
 from pychrony._connection import ChronyConnection
-from pychrony.models import Activity, RTCData, Source, SourceStats, TrackingStatus
+from pychrony.models import (
+    Activity,
+    RTCData,
+    ServerStats,
+    Smoothing,
+    Source,
+    SourceStats,
+    TrackingStatus,
+)
 
-__all__ = ["get_activity", "get_rtc_data", "get_source_stats", "get_sources", "get_tracking"]
+__all__ = [
+    "get_activity",
+    "get_rtc_data",
+    "get_server_stats",
+    "get_smoothing",
+    "get_source_stats",
+    "get_sources",
+    "get_tracking",
+]
 
 
 def get_tracking(
@@ -183,3 +199,75 @@ def get_activity(
     """
     with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
         return conn.get_activity()
+
+
+def get_server_stats(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> ServerStats:
+    """Read what chronyd served as a server (``chronyc serverstats``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search. chronyd serves this report on its Unix
+            socket only, unless ``opencommands`` (4.7+) opens it.
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        The current ``ServerStats``.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyUnauthorizedError: chronyd refused the command over UDP (also a
+            ``ChronyDataError``).
+        ChronyDataError: The reply is malformed or holds invalid values.
+        ChronyLibraryError: The ``libchrony`` backend cannot be loaded.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_server_stats()
+
+
+def get_smoothing(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> Smoothing:
+    """Read the state of time smoothing (``chronyc smoothing``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search.
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        The current ``Smoothing``.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyDataError: Smoothing is not enabled (no ``smoothtime``
+            directive), or the reply is malformed or holds invalid values.
+        ChronyLibraryError: The ``libchrony`` backend cannot be loaded.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        # Ask the client directly: the method maps "not enabled" to None,
+        # which this function's contract does not allow.
+        return cast(Smoothing, conn._require_client().read("smoothing"))

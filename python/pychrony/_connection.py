@@ -11,8 +11,17 @@ from collections.abc import Callable
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, cast
 
-from pychrony.exceptions import ChronySubinterpreterError, _RTCUnavailableError
-from pychrony.models import Activity, RTCData, Source, SourceStats, TrackingStatus, Transport
+from pychrony.exceptions import ChronySubinterpreterError, _ReportUnavailableError
+from pychrony.models import (
+    Activity,
+    RTCData,
+    ServerStats,
+    Smoothing,
+    Source,
+    SourceStats,
+    TrackingStatus,
+    Transport,
+)
 
 if TYPE_CHECKING:
     from pychrony._core import Client
@@ -248,7 +257,7 @@ class ChronyConnection:
     _check_options = staticmethod(_validate_options)
     _new_lock = staticmethod(threading.Lock)
     _client_class = staticmethod(_client_class)
-    _rtc_unavailable = _RTCUnavailableError
+    _unavailable = _ReportUnavailableError
     _outside_with = _OUTSIDE_WITH
 
     def __init__(
@@ -379,6 +388,39 @@ class ChronyConnection:
         """
         return cast(Activity, self._require_client().read("activity"))
 
+    def get_server_stats(self) -> ServerStats:
+        """Read what chronyd served as a server (``chronyc serverstats``).
+
+        chronyd serves this report on its Unix socket only (on 4.7 and
+        later also on the UDP command port when ``opencommands`` lists
+        ``serverstats``).
+
+        Returns:
+            The current ``ServerStats``.
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyUnauthorizedError: Connected over UDP, where chronyd refuses
+                the command (also a ``ChronyDataError``).
+            ChronyDataError: The reply is malformed or holds invalid values.
+        """
+        return cast(ServerStats, self._require_client().read("serverstats"))
+
+    def get_smoothing(self) -> Smoothing | None:
+        """Read the state of time smoothing (``chronyc smoothing``).
+
+        Returns:
+            The ``Smoothing``, or None when smoothing is not enabled (no
+            ``smoothtime`` directive).
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyDataError: The reply is malformed or holds invalid values.
+        """
+        return cast("Smoothing | None", self._read_optional("smoothing"))
+
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).
 
@@ -390,8 +432,16 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: The reply is malformed or holds invalid values.
         """
+        return cast("RTCData | None", self._read_optional("rtcdata"))
+
+    def _read_optional(self, name: str) -> object:
+        """Read the optional report ``name``, or None when chronyd lacks it.
+
+        chronyd lacks an optional report when the facility it needs is not
+        configured (no RTC, no ``smoothtime``).
+        """
         client = self._require_client()
         try:
-            return cast(RTCData, client.read("rtcdata"))
-        except self._rtc_unavailable:
+            return client.read(name)
+        except self._unavailable:
             return None

@@ -62,8 +62,9 @@ class Client:
             report.
 
         Raises:
-            pychrony.exceptions._RTCUnavailableError: chronyd does not provide
-                an optional report (``rtcdata`` without an RTC).
+            pychrony.exceptions._ReportUnavailableError: chronyd does not
+                provide an optional report (``rtcdata`` without an RTC,
+                ``smoothing`` without ``smoothtime``).
             ChronyConnectionError: chronyd did not answer, the client is
                 closed, or ``name`` is not a report.
             ChronyDataError: A reply is malformed or holds invalid values.

@@ -79,13 +79,29 @@ class ChronyLibraryError(ChronyError):
         super().__init__(message)
 
 
-class _RTCUnavailableError(ChronyDataError):
-    """chronyd does not track a real-time clock, so it has no RTC report.
+class ChronyUnauthorizedError(ChronyPermissionError, ChronyDataError):
+    """chronyd refused the command on this transport ("501 Not authorised").
 
-    Raised by the extension when chronyd refuses the RTC request (no RTC
-    driver, no ``rtcfile`` directive, or the RTC unavailable). ``ChronyConnection.get_rtc_data``
-    turns it into ``None``; the module-level ``get_rtc_data`` lets it through,
-    where it is caught as a ``ChronyDataError``.
+    chronyd serves some commands (``serverstats``, for example) on its Unix
+    socket only; over the UDP command port it answers them with status 2.
+    Connect through the Unix socket (root or chrony's user), or, on chronyd
+    4.7 or later, list the command in ``opencommands`` in chrony.conf. It is
+    both a ``ChronyPermissionError`` (what it is) and a ``ChronyDataError``
+    (what pychrony 2.0.3's reports raised for it, so existing ``except
+    ChronyDataError`` handlers still catch it). ``error_code`` is 9,
+    libchrony's ``CHRONY_UNAUTHORIZED``. An addition over pychrony 2.0.3.
+    """
+
+
+class _ReportUnavailableError(ChronyDataError):
+    """chronyd does not provide an optional report: the facility it needs is off.
+
+    Raised by the extension when chronyd answers "RTC driver not running"
+    (``rtcdata``: no RTC driver, no ``rtcfile`` directive, or the RTC
+    unavailable) or "facility not enabled" (``smoothing`` without a
+    ``smoothtime`` directive). ``ChronyConnection.get_rtc_data`` and
+    ``get_smoothing`` turn it into ``None``; the module-level functions let it
+    through, where it is caught as a ``ChronyDataError``.
     """
 
 

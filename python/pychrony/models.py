@@ -26,6 +26,8 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "_ref_id_to_name",
     # Additions over pychrony 2.0.3:
     "Activity",
+    "ServerStats",
+    "Smoothing",
 ]
 
 
@@ -372,6 +374,106 @@ class Activity:
     burst_online: int
     burst_offline: int
     unresolved: int
+
+
+@dataclass(frozen=True)
+class ServerStats:
+    """What chronyd served as a server, as reported by ``chronyc serverstats``.
+
+    Counters since chronyd started, in chronyc's order (its lines and its
+    ``-c`` columns). Each is None when the server's reply does not carry it:
+    chronyd 2.3-3.5 have no NTS-KE or authentication counters, 4.0-4.1 none
+    for interleaving and held timestamps, before 4.4 none for the
+    timestamps served. chronyd serves this report on its Unix socket only
+    (over UDP: ``ChronyUnauthorizedError``). See
+    https://chrony-project.org/doc/4.6/chronyc.html#serverstats.
+
+    Attributes:
+        ntp_packets_received: NTP requests received (``NTP packets received``).
+        ntp_packets_dropped: NTP requests dropped by rate limiting
+            (``NTP packets dropped``).
+        command_packets_received: Command requests received, on the Unix
+            socket too (``Command packets received``).
+        command_packets_dropped: Command requests dropped by rate limiting
+            (``Command packets dropped``).
+        client_log_records_dropped: Client log records dropped for lack of
+            memory (``Client log records dropped``).
+        nts_ke_connections_accepted: NTS-KE connections accepted
+            (``NTS-KE connections accepted``; chronyd 4.0+).
+        nts_ke_connections_dropped: NTS-KE connections dropped by rate
+            limiting (``NTS-KE connections dropped``; 4.0+).
+        authenticated_ntp_packets: NTP requests authenticated with a key or
+            NTS (``Authenticated NTP packets``; 4.0+).
+        interleaved_ntp_packets: NTP requests in interleaved mode
+            (``Interleaved NTP packets``; 4.2+).
+        ntp_timestamps_held: Server timestamps held for interleaved mode
+            (``NTP timestamps held``; 4.2+).
+        ntp_timestamp_span: Seconds spanned by the held timestamps
+            (``NTP timestamp span``; 4.2+).
+        ntp_daemon_rx_timestamps: Receive timestamps taken by chronyd
+            (``NTP daemon RX timestamps``; 4.4+).
+        ntp_daemon_tx_timestamps: Transmit timestamps taken by chronyd
+            (``NTP daemon TX timestamps``; 4.4+).
+        ntp_kernel_rx_timestamps: Receive timestamps from the kernel
+            (``NTP kernel RX timestamps``; 4.4+).
+        ntp_kernel_tx_timestamps: Transmit timestamps from the kernel
+            (``NTP kernel TX timestamps``; 4.4+).
+        ntp_hardware_rx_timestamps: Receive timestamps from the network card
+            (``NTP hardware RX timestamps``; 4.4+).
+        ntp_hardware_tx_timestamps: Transmit timestamps from the network
+            card (``NTP hardware TX timestamps``; 4.4+).
+    """
+
+    ntp_packets_received: int | None
+    ntp_packets_dropped: int | None
+    command_packets_received: int | None
+    command_packets_dropped: int | None
+    client_log_records_dropped: int | None
+    nts_ke_connections_accepted: int | None
+    nts_ke_connections_dropped: int | None
+    authenticated_ntp_packets: int | None
+    interleaved_ntp_packets: int | None
+    ntp_timestamps_held: int | None
+    ntp_timestamp_span: int | None
+    ntp_daemon_rx_timestamps: int | None
+    ntp_daemon_tx_timestamps: int | None
+    ntp_kernel_rx_timestamps: int | None
+    ntp_kernel_tx_timestamps: int | None
+    ntp_hardware_rx_timestamps: int | None
+    ntp_hardware_tx_timestamps: int | None
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """The state of time smoothing, as reported by ``chronyc smoothing``.
+
+    chronyd smooths the time it serves to NTP clients only with a
+    ``smoothtime`` directive; without one ``ChronyConnection.get_smoothing``
+    returns None. See https://chrony-project.org/doc/4.6/chronyc.html#smoothing
+    and the ``smoothtime`` directive in chrony.conf(5).
+
+    Attributes:
+        active: Smoothing is in progress (``Active``).
+        leap_only: Only leap seconds are smoothed (``smoothtime ...
+            leaponly``; chronyc's ``(leap second only)``).
+        offset: Offset in seconds between the served (smoothed) time and
+            chronyd's own (``Offset``).
+        frequency: Frequency offset of the smoothing, in ppm (``Frequency``).
+        wander: Frequency wander of the smoothing, in ppm per second
+            (``Wander``).
+        last_update_ago: Seconds since the smoothing was last updated
+            (``Last update``).
+        remaining_time: Seconds until the smoothing ends, offset and
+            frequency reaching zero (``Remaining time``).
+    """
+
+    active: bool
+    leap_only: bool
+    offset: float
+    frequency: float
+    wander: float
+    last_update_ago: float
+    remaining_time: float
 
 
 def _ref_id_to_name(ref_id: int) -> str:

@@ -20,7 +20,15 @@ Example::
 from dataclasses import dataclass
 from typing import Literal
 
-from pychrony.models import Activity, RTCData, Source, SourceStats, TrackingStatus
+from pychrony.models import (
+    Activity,
+    RTCData,
+    ServerStats,
+    Smoothing,
+    Source,
+    SourceStats,
+    TrackingStatus,
+)
 
 __all__ = ["REPORTS", "ReportInfo", "Shape", "by_name"]
 
@@ -59,6 +67,10 @@ REPORTS: tuple[ReportInfo, ...] = (
     ),
     ReportInfo("rtcdata", "get_rtc_data", RTCData, "optional", (), True, "make_rtc_data"),
     ReportInfo("activity", "get_activity", Activity, "single", (), True, "make_activity"),
+    ReportInfo(
+        "serverstats", "get_server_stats", ServerStats, "single", (), False, "make_server_stats"
+    ),
+    ReportInfo("smoothing", "get_smoothing", Smoothing, "optional", (), True, "make_smoothing"),
 )
 
 

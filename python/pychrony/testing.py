@@ -28,6 +28,8 @@ from pychrony.models import (
     Activity,
     LeapStatus,
     RTCData,
+    ServerStats,
+    Smoothing,
     Source,
     SourceMode,
     SourceState,
@@ -47,6 +49,10 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     # Additions over pychrony 2.0.3:
     "make_activity",
     "ACTIVITY_DEFAULTS",
+    "make_server_stats",
+    "SERVERSTATS_DEFAULTS",
+    "make_smoothing",
+    "SMOOTHING_DEFAULTS",
 ]
 
 #: Field values of ``make_tracking()``: synchronised at stratum 2 to 127.0.0.1.
@@ -115,6 +121,41 @@ ACTIVITY_DEFAULTS: dict[str, Any] = {
     "burst_online": 0,
     "burst_offline": 0,
     "unresolved": 1,
+}
+
+
+#: Field values of ``make_server_stats()``: a chronyd 4.4+ serving a few NTP
+#: clients (every counter present).
+SERVERSTATS_DEFAULTS: dict[str, Any] = {
+    "ntp_packets_received": 1200,
+    "ntp_packets_dropped": 0,
+    "command_packets_received": 35,
+    "command_packets_dropped": 0,
+    "client_log_records_dropped": 0,
+    "nts_ke_connections_accepted": 0,
+    "nts_ke_connections_dropped": 0,
+    "authenticated_ntp_packets": 0,
+    "interleaved_ntp_packets": 0,
+    "ntp_timestamps_held": 0,
+    "ntp_timestamp_span": 0,
+    "ntp_daemon_rx_timestamps": 0,
+    "ntp_daemon_tx_timestamps": 1200,
+    "ntp_kernel_rx_timestamps": 1200,
+    "ntp_kernel_tx_timestamps": 0,
+    "ntp_hardware_rx_timestamps": 0,
+    "ntp_hardware_tx_timestamps": 0,
+}
+
+
+#: Field values of ``make_smoothing()``: smoothing out a 1 ms offset.
+SMOOTHING_DEFAULTS: dict[str, Any] = {
+    "active": True,
+    "leap_only": False,
+    "offset": 0.001,
+    "frequency": -0.5,
+    "wander": 0.0001,
+    "last_update_ago": 8.0,
+    "remaining_time": 120.0,
 }
 
 
@@ -191,6 +232,37 @@ def make_activity(**overrides: Any) -> Activity:
         TypeError: An override names no field of ``Activity``.
     """
     return Activity(**{**ACTIVITY_DEFAULTS, **overrides})
+
+
+def make_server_stats(**overrides: Any) -> ServerStats:
+    """Build a ``ServerStats`` from ``SERVERSTATS_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults (None for a counter
+            an older chronyd does not report).
+
+    Returns:
+        The new ``ServerStats``.
+
+    Raises:
+        TypeError: An override names no field of ``ServerStats``.
+    """
+    return ServerStats(**{**SERVERSTATS_DEFAULTS, **overrides})
+
+
+def make_smoothing(**overrides: Any) -> Smoothing:
+    """Build a ``Smoothing`` from ``SMOOTHING_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``Smoothing``.
+
+    Raises:
+        TypeError: An override names no field of ``Smoothing``.
+    """
+    return Smoothing(**{**SMOOTHING_DEFAULTS, **overrides})
 
 
 @pytest.fixture

@@ -98,6 +98,9 @@ _SHOWN_OPTIONS = ", ".join(f"{p['name']}: {p['annotation']} = {p['default']}" fo
 _ONE_CALL = f"(socket_path: str | None = None, *, {_SHOWN_OPTIONS})"
 #: In ``Additions.pychrony``: a name that is a dataclass, not a function.
 DATACLASS = "dataclass"
+#: In ``Additions.pychrony``: a name that is an exception class of
+#: ``pychrony.exceptions`` (declared in ``Additions.exceptions``).
+EXCEPTION = "exception"
 
 #: The only differences from 2.0.3's surface that the contract allows.
 ADDITIONS = Additions(
@@ -110,6 +113,11 @@ ADDITIONS = Additions(
         # The reports beyond 2.0.3's: the dataclass, then the function.
         "Activity": DATACLASS,
         "get_activity": f"{_ONE_CALL} -> Activity",
+        "ServerStats": DATACLASS,
+        "get_server_stats": f"{_ONE_CALL} -> ServerStats",
+        "ChronyUnauthorizedError": EXCEPTION,
+        "Smoothing": DATACLASS,
+        "get_smoothing": f"{_ONE_CALL} -> Smoothing",
     },
     exceptions={
         # Raised in a sub-interpreter; an ImportError too, so that existing
@@ -122,14 +130,65 @@ ADDITIONS = Additions(
             "BaseException",
             "object",
         ],
+        # chronyd's "501 Not authorised" (a Unix-socket-only command over
+        # UDP): a permission problem, and a ChronyDataError as 2.0.3's
+        # reports raised for it.
+        "ChronyUnauthorizedError": [
+            "ChronyUnauthorizedError",
+            "ChronyPermissionError",
+            "ChronyDataError",
+            "ChronyError",
+            "Exception",
+            "BaseException",
+            "object",
+        ],
     },
-    models=("Activity",),
+    models=("Activity", "ServerStats", "Smoothing"),
     dataclasses={
         "Activity": ["online", "offline", "burst_online", "burst_offline", "unresolved"],
+        "ServerStats": [
+            "ntp_packets_received",
+            "ntp_packets_dropped",
+            "command_packets_received",
+            "command_packets_dropped",
+            "client_log_records_dropped",
+            "nts_ke_connections_accepted",
+            "nts_ke_connections_dropped",
+            "authenticated_ntp_packets",
+            "interleaved_ntp_packets",
+            "ntp_timestamps_held",
+            "ntp_timestamp_span",
+            "ntp_daemon_rx_timestamps",
+            "ntp_daemon_tx_timestamps",
+            "ntp_kernel_rx_timestamps",
+            "ntp_kernel_tx_timestamps",
+            "ntp_hardware_rx_timestamps",
+            "ntp_hardware_tx_timestamps",
+        ],
+        "Smoothing": [
+            "active",
+            "leap_only",
+            "offset",
+            "frequency",
+            "wander",
+            "last_update_ago",
+            "remaining_time",
+        ],
     },
-    testing=("make_activity", "ACTIVITY_DEFAULTS"),
+    testing=(
+        "make_activity",
+        "ACTIVITY_DEFAULTS",
+        "make_server_stats",
+        "SERVERSTATS_DEFAULTS",
+        "make_smoothing",
+        "SMOOTHING_DEFAULTS",
+    ),
     keyword_only={"ChronyConnection": OPTIONS},
-    methods={"get_activity": "(self) -> Activity"},
+    methods={
+        "get_activity": "(self) -> Activity",
+        "get_server_stats": "(self) -> ServerStats",
+        "get_smoothing": "(self) -> Smoothing | None",
+    },
 )
 
 _REFERENCE_API: dict[str, Any] = json.loads(REFERENCE.read_text(encoding="utf-8"))
@@ -224,12 +283,17 @@ def _without_additions(ours: dict[str, Any]) -> dict[str, Any]:
     ):
         _drop_tail(trimmed["module_all"][module], list(added), f"{module}.__all__")
 
-    added_functions = {n: sig for n, sig in ADDITIONS.pychrony.items() if sig != DATACLASS}
+    added_functions = {
+        n: sig for n, sig in ADDITIONS.pychrony.items() if sig not in (DATACLASS, EXCEPTION)
+    }
     functions = {name: trimmed["functions"].pop(name, None) for name in added_functions}
     assert functions == added_functions, "module-level functions changed"
     assert [n for n, sig in ADDITIONS.pychrony.items() if sig == DATACLASS] == list(
         ADDITIONS.dataclasses
     ), "every added dataclass is exported from pychrony"
+    assert {n for n, sig in ADDITIONS.pychrony.items() if sig == EXCEPTION} <= set(
+        ADDITIONS.exceptions
+    ), "an exception exported from pychrony is declared in ADDITIONS.exceptions"
     for name, fields in ADDITIONS.dataclasses.items():
         described = trimmed["dataclasses"].pop(name, None)
         assert described is not None, f"added dataclass {name} is missing"

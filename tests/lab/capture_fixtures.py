@@ -12,10 +12,17 @@ writes the reply datagrams plus ``chronyc -c`` output taken right after to
                   "transport": "unix", "reply": 5, "status": 0}, ...],
      "chronyc": {"tracking": "...", "sources": "...", "sourcestats": "..."},
      "error_replies": [...],          # SOURCE_DATA/SOURCESTATS index = n
-     "empty": {"transport": "udp", "replies": [...], "chronyc": {...}}}
+     "empty": {"transport": "udp", "replies": [...], "chronyc": {...}},
+     "serverstats": {"reply": {...}, "chronyc": "...", "udp": {...}},
+     "smoothing": {"reply": {...}, "chronyc": "...", "disabled": {...}}}
 
 ``replies`` holds, in order: TRACKING, N_SOURCES, SOURCE_DATA and SOURCESTATS
-for every index, RTCREPORT (status 13: no RTC), ACTIVITY. Values in chronyc's output
+for every index, RTCREPORT (status 13: no RTC), ACTIVITY. ``serverstats``
+holds the lab server's SERVER_STATS reply (Unix socket) with ``chronyc -c
+serverstats`` taken right after, and the UDP reply to the same request
+(status 2, "501 Not authorised"); ``smoothing`` the client's SMOOTHING reply
+(it runs with ``smoothtime``) with ``chronyc -c smoothing``, and the empty
+instance's (status 6, not enabled). Values in chronyc's output
 were sampled a few milliseconds after the replies, so offsets, LastRx and
 reach may differ slightly; names, modes, states, strata and polls match.
 
@@ -52,7 +59,13 @@ REPLY_HEADER_LEN = 28
 
 # Request codes and padded request lengths (= successful reply lengths).
 N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT, ACTIVITY = 14, 15, 33, 34, 35, 44
+SERVER_STATS, SMOOTHING = 54, 51
+#: The client smooths the time it would serve (it serves none): SMOOTHING
+#: then has a report to give.
+SMOOTHTIME = "smoothtime 400 0.001"
 LENGTHS = {
+    SMOOTHING: 52,
+    SERVER_STATS: 196,  # the longest reply (SERVER_STATS4): every version accepts it
     N_SOURCES: 32,
     SOURCE_DATA: 76,
     TRACKING: 104,
@@ -182,6 +195,31 @@ def capture_client(inst: chronylab.Instance) -> dict[str, Any]:
     return {"replies": replies, "chronyc": _chronyc_outputs(inst), "error_replies": errors}
 
 
+def capture_serverstats(server: chronylab.Instance, empty: chronylab.Instance) -> dict[str, Any]:
+    """SERVER_STATS of the lab's server (it serves the client's NTP requests)
+    over its Unix socket with chronyc's output right after, and the "501 Not
+    authorised" reply to the same request over UDP (from ``empty``)."""
+    assert empty.cmdport is not None
+    with Cmdmon(path=server.socket) as c:
+        reply = _entry(SERVER_STATS, None, c.request(SERVER_STATS), "unix")
+    chronyc = chronylab.chronyc(server, "-c", "serverstats")
+    with Cmdmon(port=empty.cmdport) as c:
+        udp = _entry(SERVER_STATS, None, c.request(SERVER_STATS), "udp")
+    return {"reply": reply, "chronyc": chronyc, "udp": udp}
+
+
+def capture_smoothing(client: chronylab.Instance, empty: chronylab.Instance) -> dict[str, Any]:
+    """SMOOTHING of the client (``smoothtime``) with chronyc's output right
+    after, and the "505 Facility not enabled" reply of ``empty`` (no
+    ``smoothtime``)."""
+    with Cmdmon(path=client.socket) as c:
+        reply = _entry(SMOOTHING, None, c.request(SMOOTHING), "unix")
+    chronyc = chronylab.chronyc(client, "-c", "smoothing")
+    with Cmdmon(path=empty.socket) as c:
+        disabled = _entry(SMOOTHING, None, c.request(SMOOTHING), "unix")
+    return {"reply": reply, "chronyc": chronyc, "disabled": disabled}
+
+
 def capture_empty(inst: chronylab.Instance) -> dict[str, Any]:
     assert inst.cmdport is not None
     with Cmdmon(port=inst.cmdport) as c:
@@ -237,18 +275,22 @@ def main() -> int:
     version_line = chronylab.chronyd_version()
     version = version_line.split(" version ")[1].split()[0]
     with chronylab.Lab() as lab:
-        client = lab.start("client")
+        client = lab.start("client", extra_config=[SMOOTHTIME])
         empty = lab.start("empty")
         _wait_settled(client)
         captured = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         client_part = capture_client(client)
         empty_part = capture_empty(empty)
+        serverstats = capture_serverstats(lab["server"], empty)
+        smoothing = capture_smoothing(client, empty)
     fixture: dict[str, Any] = {
         "chronyd_version": version_line,
         "captured": captured,
         "transport": "unix",
         **client_part,
         "empty": empty_part,
+        "serverstats": serverstats,
+        "smoothing": smoothing,
     }
     missing = check(fixture)
     if missing:

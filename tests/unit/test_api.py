@@ -7,7 +7,7 @@ import pytest
 
 import pychrony
 from pychrony import ChronyDataError
-from pychrony.exceptions import ChronyConnectionError, _RTCUnavailableError
+from pychrony.exceptions import ChronyConnectionError, _ReportUnavailableError
 from pychrony.testing import make_rtc_data, make_source_stats, make_tracking
 from support.fake_core import FakeBehaviour
 
@@ -72,10 +72,10 @@ def test_get_rtc_data(fake_core: FakeBehaviour) -> None:
 
 
 def test_get_rtc_data_raises_when_no_rtc(fake_core: FakeBehaviour) -> None:
-    fake_core.rtc_error = _RTCUnavailableError("RTC tracking is unavailable", 13)
+    fake_core.rtc_error = _ReportUnavailableError("RTC tracking is unavailable", 13)
     with pytest.raises(ChronyDataError) as caught:
         pychrony.get_rtc_data()
-    assert isinstance(caught.value, _RTCUnavailableError)
+    assert isinstance(caught.value, _ReportUnavailableError)
     assert fake_core.clients[0].closed
 
 

@@ -15,7 +15,7 @@ from pychrony.exceptions import (
     ChronyConnectionError,
     ChronyDataError,
     ChronyPermissionError,
-    _RTCUnavailableError,
+    _ReportUnavailableError,
 )
 from support.fake_core import FakeBehaviour, FakeClient
 
@@ -213,7 +213,7 @@ def test_connect_failure_leaves_closed_and_reusable(
 
 
 def test_rtc_unavailable_maps_to_none(fake_core: FakeBehaviour) -> None:
-    fake_core.rtc_error = _RTCUnavailableError("RTC tracking is unavailable", 13)
+    fake_core.rtc_error = _ReportUnavailableError("RTC tracking is unavailable", 13)
     with ChronyConnection() as conn:
         assert conn.get_rtc_data() is None
 

@@ -11,7 +11,8 @@ from pychrony.exceptions import (
     ChronyError,
     ChronyLibraryError,
     ChronyPermissionError,
-    _RTCUnavailableError,
+    ChronyUnauthorizedError,
+    _ReportUnavailableError,
 )
 
 WITH_CODE = [
@@ -19,7 +20,8 @@ WITH_CODE = [
     ChronyConnectionError,
     ChronyPermissionError,
     ChronyDataError,
-    _RTCUnavailableError,
+    ChronyUnauthorizedError,
+    _ReportUnavailableError,
 ]
 
 
@@ -28,7 +30,14 @@ def test_hierarchy() -> None:
     assert ChronyError.__mro__[1:] == (Exception, BaseException, object)
     for cls in (ChronyConnectionError, ChronyPermissionError, ChronyDataError, ChronyLibraryError):
         assert cls.__mro__[1:] == (ChronyError, Exception, BaseException, object)
-    assert _RTCUnavailableError.__mro__[1:3] == (ChronyDataError, ChronyError)
+    assert _ReportUnavailableError.__mro__[1:3] == (ChronyDataError, ChronyError)
+    # "501 Not authorised": a permission error, and caught as the
+    # ChronyDataError that 2.0.3 raised for it.
+    assert ChronyUnauthorizedError.__mro__[1:4] == (
+        ChronyPermissionError,
+        ChronyDataError,
+        ChronyError,
+    )
 
 
 def test_public_exceptions_are_exported() -> None:
@@ -38,10 +47,11 @@ def test_public_exceptions_are_exported() -> None:
         ChronyPermissionError,
         ChronyDataError,
         ChronyLibraryError,
+        ChronyUnauthorizedError,
     ):
         assert getattr(pychrony, cls.__name__) is cls
         assert cls.__name__ in pychrony.__all__
-    assert "_RTCUnavailableError" not in pychrony.__all__
+    assert "_ReportUnavailableError" not in pychrony.__all__
 
 
 @pytest.mark.parametrize("cls", WITH_CODE)
@@ -94,7 +104,7 @@ def test_message_is_required() -> None:
         ChronyPermissionError("denied", 13),
         ChronyDataError("bad reply"),
         ChronyLibraryError("missing"),
-        _RTCUnavailableError("no RTC", 13),
+        _ReportUnavailableError("no RTC", 13),
     ],
     ids=lambda error: type(error).__name__,
 )
@@ -109,6 +119,6 @@ def test_pickle_round_trip(error: ChronyError) -> None:
 
 def test_catchable_as_base() -> None:
     with pytest.raises(ChronyDataError) as caught:
-        raise _RTCUnavailableError("RTC tracking is unavailable", 13)
+        raise _ReportUnavailableError("RTC tracking is unavailable", 13)
     assert isinstance(caught.value, ChronyError)
     assert caught.value.error_code == 13

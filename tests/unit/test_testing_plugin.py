@@ -10,6 +10,8 @@ from pychrony import testing
 from pychrony.models import (
     LeapStatus,
     RTCData,
+    ServerStats,
+    Smoothing,
     Source,
     SourceMode,
     SourceState,
@@ -18,10 +20,14 @@ from pychrony.models import (
 )
 from pychrony.testing import (
     RTCDATA_DEFAULTS,
+    SERVERSTATS_DEFAULTS,
+    SMOOTHING_DEFAULTS,
     SOURCE_DEFAULTS,
     SOURCESTATS_DEFAULTS,
     TRACKING_DEFAULTS,
     make_rtc_data,
+    make_server_stats,
+    make_smoothing,
     make_source,
     make_source_stats,
     make_tracking,
@@ -35,6 +41,8 @@ CASES = [
     (make_source, SOURCE_DEFAULTS, Source),
     (make_source_stats, SOURCESTATS_DEFAULTS, SourceStats),
     (make_rtc_data, RTCDATA_DEFAULTS, RTCData),
+    (make_server_stats, SERVERSTATS_DEFAULTS, ServerStats),
+    (make_smoothing, SMOOTHING_DEFAULTS, Smoothing),
 ]
 
 
@@ -51,6 +59,10 @@ def test_all() -> None:
         # Additions over 2.0.3 (tests/contract's ADDITIONS.testing):
         "make_activity",
         "ACTIVITY_DEFAULTS",
+        "make_server_stats",
+        "SERVERSTATS_DEFAULTS",
+        "make_smoothing",
+        "SMOOTHING_DEFAULTS",
     ]
 
 

@@ -79,21 +79,52 @@ pub(crate) enum RequestKind {
     /// One record of a list, by index (sources, sourcestats): "no such
     /// source" means the list changed while it was read.
     Record,
-    /// RTCREPORT: "not enabled" means chronyd does not track the RTC.
+    /// A report chronyd provides only when a facility is configured: "not
+    /// enabled" (or "no RTC") means it does not provide the report.
+    Optional(Facility),
+}
+
+/// The facility an optional report needs, for the "not available" message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Facility {
+    /// RTCREPORT: RTC tracking.
     Rtc,
+    /// SMOOTHING: time smoothing (`smoothtime`).
+    Smoothing,
+}
+
+/// Why an optional report is unavailable, and how to enable it.
+fn unavailable(name: &str, facility: Facility, text: &str) -> String {
+    match facility {
+        Facility::Rtc => format!(
+            "RTC tracking is unavailable: chronyd answered the {name} request with {text}. chronyd \
+             has no RTC driver (as in most VMs and containers) or neither 'rtcfile' nor 'rtcsync' \
+             with an RTC it can read is configured; add 'rtcfile' to chrony.conf on a machine with an RTC"
+        ),
+        Facility::Smoothing => format!(
+            "time smoothing is not enabled: chronyd answered the {name} request with {text}. \
+             Add a 'smoothtime' directive to chrony.conf to enable it"
+        ),
+    }
 }
 
 /// The error for a reply whose status is not SUCCESS; `Ok` for SUCCESS.
 /// `name` is the request's name as chronyc calls it.
 pub(crate) fn status_error(name: &str, kind: RequestKind, code: u16) -> Result<()> {
     let text = status_text(code);
+    if let (status::NORTC | status::NOTENABLED, RequestKind::Optional(facility)) = (code, kind) {
+        return Err(Error::NotAvailable {
+            message: unavailable(name, facility, text),
+        });
+    }
     Err(match code {
         status::SUCCESS => return Ok(()),
         status::UNAUTH => Error::Unauthorized {
             message: format!(
-                "chronyd refused the {name} request ({text}): this command is served only on \
-                 chronyd's Unix socket, or must be listed in 'opencommands' for the UDP command port; \
-                 connect through the Unix socket (as root or chrony's user)"
+                "chronyd refused the {name} request ({text}): chronyd serves this command on its \
+                 Unix socket only. Connect through the Unix socket (as root or chrony's user), or, \
+                 on chronyd 4.7 or later, list the command in 'opencommands' in chrony.conf to \
+                 open it on the UDP command port"
             ),
         },
         status::INVALID => Error::data(
@@ -104,13 +135,6 @@ pub(crate) fn status_error(name: &str, kind: RequestKind, code: u16) -> Result<(
             ),
         ),
         status::NOSUCHSOURCE => no_such_source(name, kind),
-        status::NORTC | status::NOTENABLED if kind == RequestKind::Rtc => Error::NotAvailable {
-            message: format!(
-                "RTC tracking is unavailable: chronyd answered the {name} request with {text}. chronyd \
-                 has no RTC driver (as in most VMs and containers) or neither 'rtcfile' nor 'rtcsync' \
-                 with an RTC it can read is configured; add 'rtcfile' to chrony.conf on a machine with an RTC"
-            ),
-        },
         // libchrony reports both as CHRONY_DISABLED, whatever the request.
         status::NORTC | status::NOTENABLED => Error::NotAvailable {
             message: format!(
@@ -296,7 +320,12 @@ mod tests {
         }
         assert_eq!(kind_of(RequestKind::Report, 18), Err(Some(13)));
         assert_eq!(kind_of(RequestKind::Report, 19), Err(Some(13)));
-        let rtc = status_error("rtcdata", RequestKind::Rtc, status::NORTC).unwrap_err();
+        let rtc = status_error(
+            "rtcdata",
+            RequestKind::Optional(Facility::Rtc),
+            status::NORTC,
+        )
+        .unwrap_err();
         assert!(
             rtc.to_string().starts_with("RTC tracking is unavailable"),
             "{rtc}"
@@ -305,6 +334,19 @@ mod tests {
             rtc.to_string().contains("513 RTC driver not running"),
             "{rtc}"
         );
+    }
+
+    #[test]
+    fn smoothing_not_enabled_names_smoothtime() {
+        let e = status_error(
+            "smoothing",
+            RequestKind::Optional(Facility::Smoothing),
+            status::NOTENABLED,
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::NotAvailable { .. }), "{e:?}");
+        assert!(e.to_string().contains("'smoothtime'"), "{e}");
+        assert!(e.to_string().contains("505 Facility not enabled"), "{e}");
     }
 
     #[test]

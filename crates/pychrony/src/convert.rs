@@ -62,6 +62,8 @@ fn build<'py>(
             Value::Int(v) => kwargs.set_item(name, v)?,
             Value::Float(v) => kwargs.set_item(name, v)?,
             Value::Text(v) => kwargs.set_item(name, v)?,
+            Value::Bool(v) => kwargs.set_item(name, v)?,
+            Value::Absent => kwargs.set_item(name, py.None())?,
             Value::Member(enum_class, v) => {
                 let class = types::model(py, enum_class.class())?;
                 kwargs.set_item(name, member(&class, fields.report(), name, *v)?)?;

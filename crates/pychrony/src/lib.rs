@@ -146,7 +146,7 @@ impl Client {
     }
 
     /// The report registered as `name`: its dataclass, or a list of them
-    /// for a list report. Raises `pychrony.exceptions._RTCUnavailableError`
+    /// for a list report. Raises `pychrony.exceptions._ReportUnavailableError`
     /// (a `ChronyDataError`) when chronyd does not provide an optional one.
     fn read(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
         let ((spec, records), _back) = waiting(py, |check| self.inner.read(name, check))?;

@@ -246,6 +246,9 @@ impl NamedFields for Fields<'_> {
     fn u32(&self, name: &str) -> Result<u32> {
         Fields::u32(self, name)
     }
+    fn u64(&self, name: &str) -> Result<u64> {
+        self.uint(name)
+    }
     fn i32(&self, name: &str) -> Result<i32> {
         Fields::i32(self, name)
     }

@@ -6,7 +6,7 @@
 use std::ffi::CStr;
 
 use super::{PKT_REQUEST, PROTO_VERSION, REPLY_HEADER_LEN, REQUEST_HEADER_LEN};
-use crate::outcome::RequestKind;
+use crate::outcome::{Facility, RequestKind};
 
 /// Command codes of the monitoring requests (CMDMON.md §4.1).
 pub mod cmd {
@@ -169,11 +169,12 @@ impl Request {
         r
     }
 
-    /// Marks a request whose "not enabled" status means that chronyd does
-    /// not provide the report (the RTC).
+    /// Marks a request whose "not enabled" (or "no RTC") status means that
+    /// chronyd does not provide the report, because `facility` is not
+    /// configured.
     #[must_use]
-    pub(crate) const fn optional_rtc(mut self) -> Self {
-        self.kind = RequestKind::Rtc;
+    pub(crate) const fn optional(mut self, facility: Facility) -> Self {
+        self.kind = RequestKind::Optional(facility);
         self
     }
 

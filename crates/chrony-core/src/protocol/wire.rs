@@ -260,6 +260,15 @@ impl<'a> Reader<'a> {
         self.bytes::<4>(off).map(i32::from_be_bytes)
     }
 
+    /// An Integer64 (two big-endian 32-bit words, high first) at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn u64(&self, off: usize) -> Result<u64> {
+        Ok((u64::from(self.u32(off)?) << 32) | u64::from(self.u32(off + 4)?))
+    }
+
     /// A chrony float at `off`.
     ///
     /// # Errors

@@ -10,6 +10,8 @@
 mod activity;
 mod enums;
 mod rtc;
+mod serverstats;
+mod smoothing;
 mod sources;
 mod sourcestats;
 mod tracking;
@@ -17,6 +19,8 @@ mod tracking;
 pub use activity::Activity;
 pub use enums::{LeapStatus, SourceMode, SourceState};
 pub use rtc::RtcData;
+pub use serverstats::ServerStats;
+pub use smoothing::Smoothing;
 pub use sources::Source;
 pub use sourcestats::SourceStats;
 pub use tracking::Tracking;
@@ -119,6 +123,12 @@ pub trait NamedFields {
     ///
     /// Missing, of another type, or out of range.
     fn u32(&self, name: &str) -> Result<u32>;
+    /// An unsigned 64-bit field.
+    ///
+    /// # Errors
+    ///
+    /// Missing or of another type.
+    fn u64(&self, name: &str) -> Result<u64>;
     /// A signed 32-bit field.
     ///
     /// # Errors
@@ -201,7 +211,9 @@ macro_rules! for_each_report {
             $crate::reports::Source,
             $crate::reports::SourceStats,
             $crate::reports::RtcData,
-            $crate::reports::Activity
+            $crate::reports::Activity,
+            $crate::reports::ServerStats,
+            $crate::reports::Smoothing
         )
     };
 }
@@ -241,6 +253,11 @@ pub enum Value {
     Float(f64),
     /// Text.
     Text(String),
+    /// A boolean.
+    Bool(bool),
+    /// No value (Python `None`): a field the server's reply layout does
+    /// not carry.
+    Absent,
     /// A member of an enum class, by its value; a value the class does not
     /// know is an error (the pychrony 2.0.3 reports keep 2.0.3's behaviour).
     Member(Field, u16),
@@ -278,6 +295,35 @@ impl FieldList {
     /// Adds an integer.
     pub fn int(&mut self, name: &'static str, value: impl Into<i64>) -> &mut Self {
         self.items.push((name, Value::Int(value.into())));
+        self
+    }
+
+    /// Adds a counter that the reply may lack (`None`: Python `None`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] for a count beyond Python's 64-bit signed range
+    /// that this list holds (2^63 − 1; no counter gets there).
+    pub fn count(&mut self, name: &'static str, value: Option<u64>) -> Result<&mut Self> {
+        let value = match value {
+            None => Value::Absent,
+            Some(v) => Value::Int(i64::try_from(v).map_err(|_| {
+                Error::data(
+                    DataFailure::InvalidValue,
+                    format!(
+                        "chronyd sent an invalid {} value: {name} = {v} (above 2^63 - 1)",
+                        self.report
+                    ),
+                )
+            })?),
+        };
+        self.items.push((name, value));
+        Ok(self)
+    }
+
+    /// Adds a boolean.
+    pub fn flag(&mut self, name: &'static str, value: bool) -> &mut Self {
+        self.items.push((name, Value::Bool(value)));
         self
     }
 

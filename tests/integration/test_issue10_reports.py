@@ -1,0 +1,215 @@
+"""The reports of issue 10 against the lab's chronyd of the version under
+test: field by field with that version's ``chronyc -c -n``, on both backends
+where libchrony has the report, and their errors on each transport.
+
+Moving values are bracketed between two reads of ours taken back to back
+(see ``test_agreement``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import chronylab
+import pychrony
+from pychrony import (
+    ChronyConnection,
+    ChronyDataError,
+    ChronyPermissionError,
+    ChronyUnauthorizedError,
+    ServerStats,
+    Smoothing,
+)
+
+pytestmark = pytest.mark.integration
+
+ATTEMPTS = 12
+
+
+class Mismatch(AssertionError):
+    pass
+
+
+def retry(compare: object) -> None:
+    last: Mismatch | None = None
+    for _ in range(ATTEMPTS):
+        try:
+            compare()  # type: ignore[operator]
+            return
+        except Mismatch as exc:
+            last = exc
+    assert last is None, str(last)
+
+
+def half_ulp(text: str) -> float:
+    """Half a unit in the last place chronyc printed."""
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return 0.5 * 10.0**-decimals + 1e-12
+
+
+def bracket(where: str, text: str, a: float, b: float) -> None:
+    """chronyc's `text` lies between our reads `a` and `b`, give or take its
+    printed precision."""
+    slack = half_ulp(text)
+    if not min(a, b) - slack <= float(text) <= max(a, b) + slack:
+        raise Mismatch(f"{where}: chronyc {text}, ours {a} / {b}")
+
+
+def use_backend(backend: str, request: pytest.FixtureRequest) -> None:
+    if backend == "libchrony":
+        request.getfixturevalue("libchrony")
+
+
+# -- serverstats ---------------------------------------------------------------
+
+#: The dataclass's fields are chronyc's columns, in order (CMDMON.md §7.1).
+SERVERSTATS_COLUMNS = [f.name for f in ServerStats.__dataclass_fields__.values()]
+#: chronyd before 4.4 reports the first 11 (SERVER_STATS3 on 4.2 and 4.3).
+OLD_COLUMNS = 11
+
+
+def _serverstats_row(s: ServerStats) -> list[int | None]:
+    return [getattr(s, name) for name in SERVERSTATS_COLUMNS]
+
+
+@pytest.mark.parametrize("name", ["server", "client"])
+@pytest.mark.parametrize("backend", ["native", "libchrony"])
+def test_serverstats_agrees_with_chronyc(
+    lab: chronylab.Lab, name: str, backend: str, request: pytest.FixtureRequest
+) -> None:
+    use_backend(backend, request)
+    inst = lab[name]
+
+    def compare() -> None:
+        a = pychrony.get_server_stats(inst.socket, backend=backend)
+        out = chronylab.chronyc(inst, "-c", "-n", "serverstats").strip().split(",")
+        b = pychrony.get_server_stats(inst.socket, backend=backend)
+        ours_a, ours_b = _serverstats_row(a), _serverstats_row(b)
+        # Exactly the counters this version's reply carries.
+        present = [v is not None for v in ours_a]
+        assert present == [i < len(out) for i in range(len(SERVERSTATS_COLUMNS))], (out, a)
+        assert len(out) in (OLD_COLUMNS, len(SERVERSTATS_COLUMNS)), out
+        for i, (text, x, y) in enumerate(zip(out, ours_a, ours_b, strict=False)):
+            assert x is not None and y is not None
+            if not x <= int(text) <= y:
+                raise Mismatch(f"serverstats column {i}: chronyc {text}, ours {x} / {y}")
+
+    retry(compare)
+    if name == "server":
+        # The client polls the server 64 times a second over two addresses.
+        assert (pychrony.get_server_stats(inst.socket).ntp_packets_received or 0) > 0
+
+
+def test_serverstats_libchrony_agrees_with_native(
+    lab: chronylab.Lab, request: pytest.FixtureRequest
+) -> None:
+    use_backend("libchrony", request)
+    inst = lab["server"]
+
+    def compare() -> None:
+        a = pychrony.get_server_stats(inst.socket)
+        lib = pychrony.get_server_stats(inst.socket, backend="libchrony")
+        b = pychrony.get_server_stats(inst.socket)
+        for name in SERVERSTATS_COLUMNS:
+            x, y, z = getattr(a, name), getattr(lib, name), getattr(b, name)
+            assert (x is None) == (y is None) == (z is None), name
+            if x is not None and not x <= y <= z:
+                raise Mismatch(f"{name}: native {x} / {z}, libchrony {y}")
+
+    retry(compare)
+
+
+def test_serverstats_version_layout(lab: chronylab.Lab) -> None:
+    s = pychrony.get_server_stats(lab["server"].socket)
+    release = tuple(int(p) for p in chronylab.chronyd_release().split(".")[:2])
+    if release >= (4, 4):
+        assert s.ntp_hardware_tx_timestamps is not None
+    else:
+        assert s.ntp_daemon_rx_timestamps is None
+        assert s.ntp_timestamp_span is not None
+
+
+@pytest.mark.parametrize("backend", ["native", "libchrony"])
+def test_serverstats_over_udp_is_unauthorized(
+    lab: chronylab.Lab, backend: str, request: pytest.FixtureRequest
+) -> None:
+    use_backend(backend, request)
+    inst = lab["client"]
+    address = f"127.0.0.1:{inst.cmdport}"
+    with pytest.raises(ChronyUnauthorizedError) as caught:
+        pychrony.get_server_stats(address, backend=backend)
+    error = caught.value
+    assert isinstance(error, ChronyPermissionError)
+    assert isinstance(error, ChronyDataError)
+    assert error.error_code == 9
+    assert "501 Not authorised" in error.message
+    assert "Unix socket" in error.message and "opencommands" in error.message
+    # Existing handlers keep working.
+    with ChronyConnection(address, backend=backend) as conn:
+        try:
+            conn.get_server_stats()
+        except ChronyDataError as data_error:
+            assert type(data_error) is ChronyUnauthorizedError
+        else:
+            pytest.fail("no error")
+        # The connection stays usable.
+        assert conn.get_activity().unresolved == 1
+
+
+# -- smoothing -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smoothing_client(lab: chronylab.Lab) -> Iterator[chronylab.Instance]:
+    """A client that smooths the time it serves (``smoothtime``)."""
+    inst = lab.start("client", name="smoothing", extra_config=["smoothtime 400 0.001"])
+    try:
+        yield inst
+    finally:
+        inst.stop()
+
+
+def _smoothing_row(s: Smoothing) -> list[float]:
+    return [s.offset, s.frequency, s.wander, s.last_update_ago, s.remaining_time]
+
+
+@pytest.mark.parametrize("transport", ["unix", "udp"])
+@pytest.mark.parametrize("backend", ["native", "libchrony"])
+def test_smoothing_agrees_with_chronyc(
+    smoothing_client: chronylab.Instance,
+    transport: str,
+    backend: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    use_backend(backend, request)
+    inst = smoothing_client
+    address = inst.socket if transport == "unix" else f"127.0.0.1:{inst.cmdport}"
+
+    def compare() -> None:
+        with ChronyConnection(address, backend=backend) as conn:
+            a = conn.get_smoothing()
+            out = chronylab.chronyc(inst, "-c", "-n", "smoothing").strip().split(",")
+            b = conn.get_smoothing()
+        assert a is not None and b is not None
+        # Active (Yes/No), then "(leap second only)" or nothing.
+        assert out[0] == ("Yes" if a.active else "No"), (out, a)
+        assert (out[1] != "") == a.leap_only, (out, a)
+        for i, (text, x, y) in enumerate(
+            zip(out[2:], _smoothing_row(a), _smoothing_row(b), strict=True)
+        ):
+            bracket(f"smoothing column {i + 2}", text, x, y)
+
+    retry(compare)
+
+
+def test_smoothing_not_enabled(lab: chronylab.Lab, backend: str) -> None:
+    inst = lab["empty"]
+    for address in (inst.socket, f"127.0.0.1:{inst.cmdport}"):
+        with ChronyConnection(address, backend=backend) as conn:
+            assert conn.get_smoothing() is None
+        with pytest.raises(ChronyDataError, match="'smoothtime'") as caught:
+            pychrony.get_smoothing(address, backend=backend)
+        assert caught.value.error_code == 10
+        assert "505 Facility not enabled" in caught.value.message
