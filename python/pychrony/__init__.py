@@ -38,6 +38,7 @@ from pychrony._api import (
     get_rtc_data,
     get_server_stats,
     get_smoothing,
+    get_source_name,
     get_source_stats,
     get_sources,
     get_tracking,
@@ -98,4 +99,5 @@ __all__ = [  # noqa: RUF022 - upstream order first, pinned by tests/contract
     "ChronyUnauthorizedError",
     "Smoothing",
     "get_smoothing",
+    "get_source_name",
 ]

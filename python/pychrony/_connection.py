@@ -421,6 +421,32 @@ class ChronyConnection:
         """
         return cast("Smoothing | None", self._read_optional("smoothing"))
 
+    def get_source_name(self, address: str) -> str:
+        """Read the name a source was configured with (``chronyc -N sources``).
+
+        Args:
+            address: The source's address as ``Source.address`` holds it:
+                an IPv4 or IPv6 address, or ``ID#NNNNNNNNNN`` for a source
+                whose name is not resolved yet.
+
+        Returns:
+            The name as given in chrony.conf (a host name or the address).
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            TypeError: ``address`` is not a ``str``.
+            ValueError: ``address`` is not a source address (a reference
+                clock has none).
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyDataError: No NTP source has that address (status 503),
+                or the reply is malformed.
+            ChronyLibraryError: With the ``libchrony`` backend, which has no
+                such report.
+        """
+        if not isinstance(address, str):
+            raise TypeError(f"address must be a str, not {type(address).__name__}")
+        return cast(str, self._require_client().read("sourcename", address=address))
+
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).
 

@@ -34,8 +34,9 @@ __all__ = ["REPORTS", "ReportInfo", "Shape", "by_name"]
 
 #: ``"single"``: one record; ``"optional"``: one record, or None when chronyd
 #: does not provide the report (the module function raises instead);
-#: ``"list"``: one record per source.
-Shape = Literal["single", "optional", "list"]
+#: ``"list"``: one record per source; ``"text"``: a ``str`` (``dataclass`` is
+#: ``str``).
+Shape = Literal["single", "optional", "list", "text"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class ReportInfo:
     name: str
     #: The ``ChronyConnection`` method and the module-level function.
     method: str
-    #: The dataclass of one record, in ``pychrony.models``.
+    #: The dataclass of one record, in ``pychrony.models`` (``str`` for a
+    #: text report).
     dataclass: type
     #: One record, maybe none, or a list.
     shape: Shape
@@ -71,6 +73,9 @@ REPORTS: tuple[ReportInfo, ...] = (
         "serverstats", "get_server_stats", ServerStats, "single", (), False, "make_server_stats"
     ),
     ReportInfo("smoothing", "get_smoothing", Smoothing, "optional", (), True, "make_smoothing"),
+    ReportInfo(
+        "sourcename", "get_source_name", str, "text", ("address",), True, "make_source_name"
+    ),
 )
 
 

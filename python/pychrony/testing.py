@@ -53,6 +53,8 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "SERVERSTATS_DEFAULTS",
     "make_smoothing",
     "SMOOTHING_DEFAULTS",
+    "make_source_name",
+    "SOURCE_NAME_DEFAULT",
 ]
 
 #: Field values of ``make_tracking()``: synchronised at stratum 2 to 127.0.0.1.
@@ -159,6 +161,10 @@ SMOOTHING_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: What ``make_source_name()`` returns: a configured host name.
+SOURCE_NAME_DEFAULT = "ntp.example.org"
+
+
 def make_tracking(**overrides: Any) -> TrackingStatus:
     """Build a ``TrackingStatus`` from ``TRACKING_DEFAULTS`` and the overrides.
 
@@ -263,6 +269,18 @@ def make_smoothing(**overrides: Any) -> Smoothing:
         TypeError: An override names no field of ``Smoothing``.
     """
     return Smoothing(**{**SMOOTHING_DEFAULTS, **overrides})
+
+
+def make_source_name(name: str = SOURCE_NAME_DEFAULT) -> str:
+    """Return a source's configured name, as ``get_source_name`` does.
+
+    Args:
+        name: The name (``SOURCE_NAME_DEFAULT`` if not given).
+
+    Returns:
+        The name.
+    """
+    return name
 
 
 @pytest.fixture

@@ -118,6 +118,10 @@ ADDITIONS = Additions(
         "ChronyUnauthorizedError": EXCEPTION,
         "Smoothing": DATACLASS,
         "get_smoothing": f"{_ONE_CALL} -> Smoothing",
+        # A report with an argument of its own: a keyword before the options.
+        "get_source_name": (
+            f"(socket_path: str | None = None, *, address: str, {_SHOWN_OPTIONS}) -> str"
+        ),
     },
     exceptions={
         # Raised in a sub-interpreter; an ImportError too, so that existing
@@ -182,12 +186,15 @@ ADDITIONS = Additions(
         "SERVERSTATS_DEFAULTS",
         "make_smoothing",
         "SMOOTHING_DEFAULTS",
+        "make_source_name",
+        "SOURCE_NAME_DEFAULT",
     ),
     keyword_only={"ChronyConnection": OPTIONS},
     methods={
         "get_activity": "(self) -> Activity",
         "get_server_stats": "(self) -> ServerStats",
         "get_smoothing": "(self) -> Smoothing | None",
+        "get_source_name": "(self, address: str) -> str",
     },
 )
 

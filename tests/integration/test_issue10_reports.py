@@ -17,10 +17,12 @@ import pychrony
 from pychrony import (
     ChronyConnection,
     ChronyDataError,
+    ChronyLibraryError,
     ChronyPermissionError,
     ChronyUnauthorizedError,
     ServerStats,
     Smoothing,
+    SourceMode,
 )
 
 pytestmark = pytest.mark.integration
@@ -213,3 +215,53 @@ def test_smoothing_not_enabled(lab: chronylab.Lab, backend: str) -> None:
             pychrony.get_smoothing(address, backend=backend)
         assert caught.value.error_code == 10
         assert "505 Facility not enabled" in caught.value.message
+
+
+# -- sourcename ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["unix", "udp"])
+def test_source_name_agrees_with_chronyc(lab: chronylab.Lab, transport: str) -> None:
+    inst = lab["client"]
+    address = inst.socket if transport == "unix" else f"127.0.0.1:{inst.cmdport}"
+    # chronyc -N shows the configured names where -n shows the addresses; the
+    # source list is stable on the lab's client (no source comes or goes).
+    by_address = chronylab.chronyc(inst, "-c", "-n", "sources", "-a").splitlines()
+    by_name = chronylab.chronyc(inst, "-c", "-N", "sources", "-a").splitlines()
+    names = {
+        a.split(",")[2]: n.split(",")[2]
+        for a, n in zip(by_address, by_name, strict=True)
+        if not a.startswith("#")
+    }
+    with ChronyConnection(address) as conn:
+        sources = [s for s in conn.get_sources() if s.mode != SourceMode.REFCLOCK]
+        assert sources
+        ours = {s.address: conn.get_source_name(s.address) for s in sources}
+    assert ours == names
+    # The unresolved source is asked for by its ID# address.
+    assert ours["ID#0000000001"] == chronylab.UNRESOLVABLE_NAME
+    assert pychrony.get_source_name(address, address="127.0.0.2") == "127.0.0.2"
+
+
+def test_source_name_errors(lab: chronylab.Lab) -> None:
+    inst = lab["client"]
+    # No such source: chronyd's 503.
+    with pytest.raises(ChronyDataError, match="503 No such source") as caught:
+        pychrony.get_source_name(inst.socket, address="192.0.2.99")
+    assert caught.value.error_code == 11
+    # A reference clock has no address to ask by; arguments are checked.
+    with pytest.raises(ValueError, match="reference clock"):
+        pychrony.get_source_name(inst.socket, address=chronylab.REFCLOCK_REFID)
+    with ChronyConnection(inst.socket) as conn:
+        with pytest.raises(TypeError, match="address must be a str"):
+            conn.get_source_name(1)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="takes no argument"):
+            conn._require_client().read("tracking", address="::1")
+        with pytest.raises(ValueError, match="needs the argument"):
+            conn._require_client().read("sourcename")
+
+
+def test_source_name_is_not_a_libchrony_report(lab: chronylab.Lab, libchrony: str) -> None:
+    with pytest.raises(ChronyLibraryError, match="cannot read the sourcename report") as caught:
+        pychrony.get_source_name(lab["client"].socket, address="127.0.0.1", backend="libchrony")
+    assert 'backend="native"' in caught.value.message

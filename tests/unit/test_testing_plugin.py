@@ -63,6 +63,8 @@ def test_all() -> None:
         "SERVERSTATS_DEFAULTS",
         "make_smoothing",
         "SMOOTHING_DEFAULTS",
+        "make_source_name",
+        "SOURCE_NAME_DEFAULT",
     ]
 
 

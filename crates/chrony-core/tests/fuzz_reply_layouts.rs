@@ -8,7 +8,7 @@
 #[allow(dead_code)]
 mod wire;
 
-use chrony_core::reports::{decode, Record, ServerStats, Smoothing};
+use chrony_core::reports::{decode, Record, ServerStats, Smoothing, SourceName};
 use chrony_core::{DataFailure, Error};
 use proptest::prelude::*;
 
@@ -111,6 +111,27 @@ proptest! {
     }
 
     #[test]
+    fn sourcename_any_body(body in prop::collection::vec(any::<u8>(), 0..300)) {
+        let r = decode::<SourceName>(0, &wire::reply(65, 19, 0, 9, &body));
+        if body.len() < 256 {
+            prop_assert!(has_kind(&r, DataFailure::InvalidReply), "{:?}", r);
+        } else {
+            let end = body[..256].iter().position(|&b| b == 0);
+            match (end, r) {
+                (Some(end), Ok(name)) => {
+                    prop_assert_eq!(name.0.as_bytes(), &body[..end]);
+                    prop_assert!(body[..end].iter().all(u8::is_ascii_graphic));
+                }
+                (_, Err(e)) => prop_assert!(
+                    matches!(e, Error::Data { kind: DataFailure::InvalidValue, .. }),
+                    "{:?}", e
+                ),
+                (None, Ok(name)) => prop_assert!(false, "no NUL, yet {:?}", name),
+            }
+        }
+    }
+
+    #[test]
     fn serverstats_arbitrary_datagrams_never_panic(
         buf in prop::collection::vec(any::<u8>(), 0..260),
     ) {
@@ -118,6 +139,9 @@ proptest! {
             prop_assert!(ours(&e), "{:?}", e);
         }
         if let Err(e) = decode::<Smoothing>(0, &buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+        if let Err(e) = decode::<SourceName>(0, &buf) {
             prop_assert!(ours(&e), "{:?}", e);
         }
     }

@@ -8,19 +8,23 @@
 //! tests are derived from it or checked against it.
 
 mod activity;
+mod args;
 mod enums;
 mod rtc;
 mod serverstats;
 mod smoothing;
+mod sourcename;
 mod sources;
 mod sourcestats;
 mod tracking;
 
 pub use activity::Activity;
+pub use args::Args;
 pub use enums::{LeapStatus, SourceMode, SourceState};
 pub use rtc::RtcData;
 pub use serverstats::ServerStats;
 pub use smoothing::Smoothing;
+pub use sourcename::SourceName;
 pub use sources::Source;
 pub use sourcestats::SourceStats;
 pub use tracking::Tracking;
@@ -40,6 +44,9 @@ pub enum Shape {
     Optional,
     /// One record per source: the count (N_SOURCES), then each index.
     PerSource,
+    /// One piece of text (Python `str`; the registration's `dataclass` is
+    /// `"str"`): the record's one field.
+    Text,
 }
 
 impl Shape {
@@ -50,6 +57,7 @@ impl Shape {
             Shape::Single => "single",
             Shape::Optional => "optional",
             Shape::PerSource => "list",
+            Shape::Text => "text",
         }
     }
 }
@@ -61,7 +69,8 @@ pub struct Spec {
     pub name: &'static str,
     /// The `ChronyConnection` method and module-level function.
     pub method: &'static str,
-    /// The dataclass in `pychrony.models` that holds one record.
+    /// The dataclass in `pychrony.models` that holds one record (`"str"`
+    /// for a [`Shape::Text`] report: Python gets the text itself).
     pub dataclass: &'static str,
     /// One record, maybe none, or a list.
     pub shape: Shape,
@@ -79,8 +88,9 @@ pub trait Record: Sized {
     const SPEC: Spec;
 
     /// The request for the record at `index` of a per-source report (0 for
-    /// the others).
-    fn request(index: u32) -> Request;
+    /// the others), with the report's own arguments (already checked
+    /// against [`Spec::args`] by [`Args::parse`]).
+    fn request(index: u32, args: &Args) -> Request;
 
     /// Decodes a reply body whose reply code `reply` is one the request
     /// accepts, and whose length `check` has verified.
@@ -167,9 +177,24 @@ pub trait NamedFields {
 ///
 /// Those of [`crate::protocol::reply::check`] and of the report's decoder.
 pub fn decode<R: Record>(index: u32, buf: &[u8]) -> Result<R> {
-    let req = R::request(index);
+    decode_with(index, &Args::NONE, buf)
+}
+
+/// [`decode`] for the request made with `args`.
+///
+/// # Errors
+///
+/// As [`decode`].
+pub fn decode_with<R: Record>(index: u32, args: &Args, buf: &[u8]) -> Result<R> {
+    let req = R::request(index, args);
     let (reply, body) = check(&req, buf)?;
     R::decode(reply, &body)
+}
+
+/// The registration of the report chronyc calls `name`.
+#[must_use]
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    REGISTRY.iter().find(|s| s.name == name)
 }
 
 /// How often a per-source report is read again from a fresh count when the
@@ -213,7 +238,8 @@ macro_rules! for_each_report {
             $crate::reports::RtcData,
             $crate::reports::Activity,
             $crate::reports::ServerStats,
-            $crate::reports::Smoothing
+            $crate::reports::Smoothing,
+            $crate::reports::SourceName
         )
     };
 }

@@ -5,15 +5,16 @@ use super::{Policy, Transport};
 use crate::error::Result;
 use crate::protocol::reply::{check, decode_count, is_no_such_source};
 use crate::protocol::request::Request;
-use crate::reports::{source_count, Record, SOURCE_LIST_ATTEMPTS};
+use crate::reports::{source_count, Args, Record, SOURCE_LIST_ATTEMPTS};
 
 /// The one record of `R`.
 pub(crate) fn one<R: Record>(
     transport: &mut Transport,
     policy: &Policy,
     interrupt: &dyn Fn() -> bool,
+    args: &Args,
 ) -> Result<R> {
-    let req = R::request(0);
+    let req = R::request(0, args);
     let raw = transport.exchange(&[req], policy, interrupt)?;
     let (reply, body) = check(&req, &raw[0])?;
     R::decode(reply, &body)
@@ -25,13 +26,14 @@ pub(crate) fn per_source<R: Record>(
     transport: &mut Transport,
     policy: &Policy,
     interrupt: &dyn Fn() -> bool,
+    args: &Args,
 ) -> Result<Vec<R>> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let raw = transport.exchange(&[Request::n_sources()], policy, interrupt)?;
         let n = source_count(decode_count(&raw[0])?)?;
-        let reqs: Vec<Request> = (0..n).map(R::request).collect();
+        let reqs: Vec<Request> = (0..n).map(|i| R::request(i, args)).collect();
         let raw = transport.exchange(&reqs, policy, interrupt)?;
         let decoded: Result<Vec<R>> = reqs
             .iter()
