@@ -35,6 +35,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from pychrony._api import (
     get_activity,
+    get_manual_list,
     get_rtc_data,
     get_server_stats,
     get_smoothing,
@@ -55,6 +56,7 @@ from pychrony.exceptions import (
 from pychrony.models import (
     Activity,
     LeapStatus,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -100,4 +102,6 @@ __all__ = [  # noqa: RUF022 - upstream order first, pinned by tests/contract
     "Smoothing",
     "get_smoothing",
     "get_source_name",
+    "ManualSample",
+    "get_manual_list",
 ]

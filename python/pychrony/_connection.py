@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 from pychrony.exceptions import ChronySubinterpreterError, _ReportUnavailableError
 from pychrony.models import (
     Activity,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -446,6 +447,22 @@ class ChronyConnection:
         if not isinstance(address, str):
             raise TypeError(f"address must be a str, not {type(address).__name__}")
         return cast(str, self._require_client().read("sourcename", address=address))
+
+    def get_manual_list(self) -> list[ManualSample]:
+        """Read the samples entered with ``chronyc settime`` (``chronyc manual list``).
+
+        Returns:
+            One ``ManualSample`` per sample, oldest first; empty when there
+            are none.
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyDataError: The reply is malformed or holds invalid values.
+            ChronyLibraryError: With the ``libchrony`` backend, which has no
+                such report.
+        """
+        return cast("list[ManualSample]", self._require_client().read("manual list"))
 
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).

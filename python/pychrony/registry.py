@@ -22,6 +22,7 @@ from typing import Literal
 
 from pychrony.models import (
     Activity,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -34,7 +35,8 @@ __all__ = ["REPORTS", "ReportInfo", "Shape", "by_name"]
 
 #: ``"single"``: one record; ``"optional"``: one record, or None when chronyd
 #: does not provide the report (the module function raises instead);
-#: ``"list"``: one record per source; ``"text"``: a ``str`` (``dataclass`` is
+#: ``"list"``: a list of records (one per source, or the list one reply
+#: holds, such as ``manual list``'s samples); ``"text"``: a ``str`` (``dataclass`` is
 #: ``str``).
 Shape = Literal["single", "optional", "list", "text"]
 
@@ -75,6 +77,9 @@ REPORTS: tuple[ReportInfo, ...] = (
     ReportInfo("smoothing", "get_smoothing", Smoothing, "optional", (), True, "make_smoothing"),
     ReportInfo(
         "sourcename", "get_source_name", str, "text", ("address",), True, "make_source_name"
+    ),
+    ReportInfo(
+        "manual list", "get_manual_list", ManualSample, "list", (), True, "make_manual_sample"
     ),
 )
 

@@ -27,6 +27,7 @@ import pytest
 from pychrony.models import (
     Activity,
     LeapStatus,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -55,6 +56,8 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "SMOOTHING_DEFAULTS",
     "make_source_name",
     "SOURCE_NAME_DEFAULT",
+    "make_manual_sample",
+    "MANUAL_SAMPLE_DEFAULTS",
 ]
 
 #: Field values of ``make_tracking()``: synchronised at stratum 2 to 127.0.0.1.
@@ -165,6 +168,15 @@ SMOOTHING_DEFAULTS: dict[str, Any] = {
 SOURCE_NAME_DEFAULT = "ntp.example.org"
 
 
+#: Field values of ``make_manual_sample()``: a clock found 0.5 s fast.
+MANUAL_SAMPLE_DEFAULTS: dict[str, Any] = {
+    "when": 1705320000.0,
+    "slewed_offset": -0.5,
+    "orig_offset": -0.5,
+    "residual": 0.0,
+}
+
+
 def make_tracking(**overrides: Any) -> TrackingStatus:
     """Build a ``TrackingStatus`` from ``TRACKING_DEFAULTS`` and the overrides.
 
@@ -269,6 +281,21 @@ def make_smoothing(**overrides: Any) -> Smoothing:
         TypeError: An override names no field of ``Smoothing``.
     """
     return Smoothing(**{**SMOOTHING_DEFAULTS, **overrides})
+
+
+def make_manual_sample(**overrides: Any) -> ManualSample:
+    """Build a ``ManualSample`` from ``MANUAL_SAMPLE_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``ManualSample``.
+
+    Raises:
+        TypeError: An override names no field of ``ManualSample``.
+    """
+    return ManualSample(**{**MANUAL_SAMPLE_DEFAULTS, **overrides})
 
 
 def make_source_name(name: str = SOURCE_NAME_DEFAULT) -> str:

@@ -122,6 +122,8 @@ ADDITIONS = Additions(
         "get_source_name": (
             f"(socket_path: str | None = None, *, address: str, {_SHOWN_OPTIONS}) -> str"
         ),
+        "ManualSample": DATACLASS,
+        "get_manual_list": f"{_ONE_CALL} -> list[ManualSample]",
     },
     exceptions={
         # Raised in a sub-interpreter; an ImportError too, so that existing
@@ -147,7 +149,7 @@ ADDITIONS = Additions(
             "object",
         ],
     },
-    models=("Activity", "ServerStats", "Smoothing"),
+    models=("Activity", "ServerStats", "Smoothing", "ManualSample"),
     dataclasses={
         "Activity": ["online", "offline", "burst_online", "burst_offline", "unresolved"],
         "ServerStats": [
@@ -178,6 +180,7 @@ ADDITIONS = Additions(
             "last_update_ago",
             "remaining_time",
         ],
+        "ManualSample": ["when", "slewed_offset", "orig_offset", "residual"],
     },
     testing=(
         "make_activity",
@@ -188,6 +191,8 @@ ADDITIONS = Additions(
         "SMOOTHING_DEFAULTS",
         "make_source_name",
         "SOURCE_NAME_DEFAULT",
+        "make_manual_sample",
+        "MANUAL_SAMPLE_DEFAULTS",
     ),
     keyword_only={"ChronyConnection": OPTIONS},
     methods={
@@ -195,6 +200,7 @@ ADDITIONS = Additions(
         "get_server_stats": "(self) -> ServerStats",
         "get_smoothing": "(self) -> Smoothing | None",
         "get_source_name": "(self, address: str) -> str",
+        "get_manual_list": "(self) -> list[ManualSample]",
     },
 )
 

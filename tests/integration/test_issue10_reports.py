@@ -8,6 +8,8 @@ Moving values are bracketed between two reads of ours taken back to back
 
 from __future__ import annotations
 
+import datetime
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +22,7 @@ from pychrony import (
     ChronyLibraryError,
     ChronyPermissionError,
     ChronyUnauthorizedError,
+    ManualSample,
     ServerStats,
     Smoothing,
     SourceMode,
@@ -265,3 +268,76 @@ def test_source_name_is_not_a_libchrony_report(lab: chronylab.Lab, libchrony: st
     with pytest.raises(ChronyLibraryError, match="cannot read the sourcename report") as caught:
         pychrony.get_source_name(lab["client"].socket, address="127.0.0.1", backend="libchrony")
     assert 'backend="native"' in caught.value.message
+
+
+# -- manual list ---------------------------------------------------------------
+
+MANUAL_SAMPLES = 3
+
+
+def enter_manual_samples(inst: chronylab.Instance, count: int) -> None:
+    """Lab setup (not the library): manual mode on, then ``count`` samples
+    with ``chronyc settime``, a second or more apart (chronyd refuses a
+    sample too close to the previous one). The instance runs with ``-x``, so
+    the system clock is never touched."""
+    chronylab.chronyc(inst, "manual", "on")
+    for i in range(count):
+        shown = time.strftime("%H:%M:%S", time.localtime(time.time() + 1 + i))
+        chronylab.chronyc(inst, "settime", shown)
+        time.sleep(1.2)
+
+
+@pytest.fixture(scope="module")
+def manual_daemon(lab: chronylab.Lab) -> Iterator[chronylab.Instance]:
+    """A private instance holding ``MANUAL_SAMPLES`` manual samples."""
+    inst = lab.start("empty", name="manual")
+    try:
+        enter_manual_samples(inst, MANUAL_SAMPLES)
+        yield inst
+    finally:
+        inst.stop()
+
+
+def _manual_row(s: ManualSample) -> list[float]:
+    return [s.slewed_offset, s.orig_offset, s.residual]
+
+
+@pytest.mark.parametrize("transport", ["unix", "udp"])
+def test_manual_list_agrees_with_chronyc(manual_daemon: chronylab.Instance, transport: str) -> None:
+    inst = manual_daemon
+    address = inst.socket if transport == "unix" else f"127.0.0.1:{inst.cmdport}"
+
+    def compare() -> None:
+        with ChronyConnection(address) as conn:
+            a = conn.get_manual_list()
+            out = chronylab.chronyc(inst, "-c", "-n", "manual", "list")
+            b = conn.get_manual_list()
+        # chronyc: index, date and time (UTC, whole seconds), slewed, original,
+        # residual.
+        rows = [line.split(",") for line in out.splitlines()]
+        assert len(a) == len(b) == len(rows) == MANUAL_SAMPLES, (rows, a)
+        for i, (row, x, y) in enumerate(zip(rows, a, b, strict=True)):
+            assert row[0] == str(i)
+            when = datetime.datetime.fromtimestamp(int(x.when), datetime.timezone.utc)
+            assert row[1] == when.strftime("%Y-%m-%d %H:%M:%S"), (row, x)
+            assert x.when == y.when
+            for j, (text, u, v) in enumerate(
+                zip(row[2:], _manual_row(x), _manual_row(y), strict=True)
+            ):
+                bracket(f"manual list row {i} column {j + 2}", text, u, v)
+        # Oldest first, about a second apart.
+        assert [s.when for s in a] == sorted(s.when for s in a)
+
+    retry(compare)
+
+
+def test_manual_list_empty(lab: chronylab.Lab) -> None:
+    inst = lab["empty"]
+    assert chronylab.chronyc(inst, "-c", "-n", "manual", "list").strip() == ""
+    assert pychrony.get_manual_list(inst.socket) == []
+    assert pychrony.get_manual_list(f"127.0.0.1:{inst.cmdport}") == []
+
+
+def test_manual_list_is_not_a_libchrony_report(lab: chronylab.Lab, libchrony: str) -> None:
+    with pytest.raises(ChronyLibraryError, match="cannot read the manual list report"):
+        pychrony.get_manual_list(lab["empty"].socket, backend="libchrony")

@@ -188,6 +188,22 @@ impl Client {
             lib => lib.records_with(args, interrupt))
     }
 
+    /// The records of the report `R` whose one reply holds a list
+    /// ([`Shape::InReply`]), with an interrupt check as [`Client::record`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
+    pub fn in_reply_with<R: Record>(
+        &self,
+        args: &Args,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Vec<R>> {
+        dispatch!(self,
+            n => n.in_reply(&self.options.policy(), interrupt, args),
+            lib => lib.in_reply_with(args, interrupt))
+    }
+
     /// Reads the report registered as `name` (see [`crate::REGISTRY`]) with
     /// its own arguments (parsed with [`Args::parse`]; [`Args::NONE`] for a
     /// report without any): its registration and its records as checked
@@ -228,6 +244,7 @@ impl Client {
     ) -> Result<(Spec, Vec<FieldList>)> {
         let records = match R::SPEC.shape {
             Shape::PerSource => self.records_with::<R>(args, interrupt)?,
+            Shape::InReply => self.in_reply_with::<R>(args, interrupt)?,
             Shape::Single | Shape::Optional | Shape::Text => {
                 vec![self.record_with::<R>(args, interrupt)?]
             }

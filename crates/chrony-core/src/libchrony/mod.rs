@@ -270,6 +270,29 @@ impl LibchronyClient {
         self.call(interrupt, |c| c.records::<R>(args))
     }
 
+    /// The records of the report `R` whose one reply holds a list
+    /// (`manual list`). libchrony 0.2 has no such report (its requests give
+    /// one record each), so this is always [`Error::Library`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Library`] naming the report.
+    pub fn in_reply_with<R: Record>(
+        &self,
+        args: &Args,
+        _interrupt: &dyn Fn() -> bool,
+    ) -> Result<Vec<R>> {
+        unsupported::<R>(&R::request(0, args))?;
+        Err(Error::Library {
+            message: format!(
+                "the libchrony backend cannot read the {} report: libchrony gives one record per \
+                 request, not a list in one reply; use the native backend (backend=\"native\")",
+                R::SPEC.name
+            ),
+            code: None,
+        })
+    }
+
     /// TRACKING (`chronyc tracking`).
     pub fn tracking_interruptible(&self, interrupt: &dyn Fn() -> bool) -> Result<Tracking> {
         self.record(interrupt)

@@ -10,6 +10,7 @@
 mod activity;
 mod args;
 mod enums;
+mod manual;
 mod rtc;
 mod serverstats;
 mod smoothing;
@@ -21,6 +22,7 @@ mod tracking;
 pub use activity::Activity;
 pub use args::Args;
 pub use enums::{LeapStatus, SourceMode, SourceState};
+pub use manual::ManualSample;
 pub use rtc::RtcData;
 pub use serverstats::ServerStats;
 pub use smoothing::Smoothing;
@@ -44,6 +46,10 @@ pub enum Shape {
     Optional,
     /// One record per source: the count (N_SOURCES), then each index.
     PerSource,
+    /// Several records in one reply (MANUAL_LIST): one request, decoded by
+    /// [`Record::decode_records`]. Python gets a list, as for
+    /// [`Shape::PerSource`].
+    InReply,
     /// One piece of text (Python `str`; the registration's `dataclass` is
     /// `"str"`): the record's one field.
     Text,
@@ -56,7 +62,7 @@ impl Shape {
         match self {
             Shape::Single => "single",
             Shape::Optional => "optional",
-            Shape::PerSource => "list",
+            Shape::PerSource | Shape::InReply => "list",
             Shape::Text => "text",
         }
     }
@@ -99,6 +105,17 @@ pub trait Record: Sized {
     ///
     /// [`Error::Data`] for values the body cannot hold.
     fn decode(reply: u16, body: &Reader<'_>) -> Result<Self>;
+
+    /// Decodes the records of a reply: the one record [`Record::decode`]
+    /// gives, except for a [`Shape::InReply`] report, whose reply holds a
+    /// list.
+    ///
+    /// # Errors
+    ///
+    /// As [`Record::decode`].
+    fn decode_records(reply: u16, body: &Reader<'_>) -> Result<Vec<Self>> {
+        Ok(vec![Self::decode(reply, body)?])
+    }
 
     /// Reads the record from libchrony's fields, by libchrony's names.
     ///
@@ -180,6 +197,18 @@ pub fn decode<R: Record>(index: u32, buf: &[u8]) -> Result<R> {
     decode_with(index, &Args::NONE, buf)
 }
 
+/// Checks a reply to `R`'s request and decodes every record it holds
+/// ([`Record::decode_records`]).
+///
+/// # Errors
+///
+/// As [`decode`].
+pub fn decode_records<R: Record>(buf: &[u8]) -> Result<Vec<R>> {
+    let req = R::request(0, &Args::NONE);
+    let (reply, body) = check(&req, buf)?;
+    R::decode_records(reply, &body)
+}
+
 /// [`decode`] for the request made with `args`.
 ///
 /// # Errors
@@ -239,7 +268,8 @@ macro_rules! for_each_report {
             $crate::reports::Activity,
             $crate::reports::ServerStats,
             $crate::reports::Smoothing,
-            $crate::reports::SourceName
+            $crate::reports::SourceName,
+            $crate::reports::ManualSample
         )
     };
 }

@@ -297,6 +297,18 @@ impl NativeConnection {
         })
     }
 
+    /// The records of the report `R` whose one reply holds a list.
+    pub(crate) fn in_reply<R: Record>(
+        &self,
+        policy: &Policy,
+        interrupt: &dyn Fn() -> bool,
+        args: &Args,
+    ) -> Result<Vec<R>> {
+        self.call(policy, interrupt, |t, p, i| {
+            super::read::in_reply::<R>(t, p, i, args)
+        })
+    }
+
     /// Every record of the per-source report `R`.
     pub(crate) fn records<R: Record>(
         &self,

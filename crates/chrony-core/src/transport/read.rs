@@ -1,5 +1,6 @@
-//! Reading a report with the native engine: one request, or the number of
-//! sources and then every index, pipelined.
+//! Reading a report with the native engine: one request (for one record, or
+//! a list in one reply), or the number of sources and then every index,
+//! pipelined.
 
 use super::{Policy, Transport};
 use crate::error::Result;
@@ -18,6 +19,19 @@ pub(crate) fn one<R: Record>(
     let raw = transport.exchange(&[req], policy, interrupt)?;
     let (reply, body) = check(&req, &raw[0])?;
     R::decode(reply, &body)
+}
+
+/// The records of the report `R` whose one reply holds a list.
+pub(crate) fn in_reply<R: Record>(
+    transport: &mut Transport,
+    policy: &Policy,
+    interrupt: &dyn Fn() -> bool,
+    args: &Args,
+) -> Result<Vec<R>> {
+    let req = R::request(0, args);
+    let raw = transport.exchange(&[req], policy, interrupt)?;
+    let (reply, body) = check(&req, &raw[0])?;
+    R::decode_records(reply, &body)
 }
 
 /// Every record of the per-source report `R`. When a record is gone (the
