@@ -35,9 +35,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from pychrony._api import (
     get_activity,
+    get_manual_list,
     get_rtc_data,
     get_server_stats,
     get_smoothing,
+    get_source_name,
     get_source_stats,
     get_sources,
     get_tracking,
@@ -54,6 +56,7 @@ from pychrony.exceptions import (
 from pychrony.models import (
     Activity,
     LeapStatus,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -98,4 +101,7 @@ __all__ = [  # noqa: RUF022 - upstream order first, pinned by tests/contract
     "ChronyUnauthorizedError",
     "Smoothing",
     "get_smoothing",
+    "get_source_name",
+    "ManualSample",
+    "get_manual_list",
 ]

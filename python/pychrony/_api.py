@@ -10,6 +10,7 @@ from typing import cast
 from pychrony._connection import ChronyConnection
 from pychrony.models import (
     Activity,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -20,9 +21,11 @@ from pychrony.models import (
 
 __all__ = [
     "get_activity",
+    "get_manual_list",
     "get_rtc_data",
     "get_server_stats",
     "get_smoothing",
+    "get_source_name",
     "get_source_stats",
     "get_sources",
     "get_tracking",
@@ -271,3 +274,74 @@ def get_smoothing(
         # Ask the client directly: the method maps "not enabled" to None,
         # which this function's contract does not allow.
         return cast(Smoothing, conn._require_client().read("smoothing"))
+
+
+def get_source_name(
+    socket_path: str | None = None,
+    *,
+    address: str,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> str:
+    """Read the name a source was configured with (``chronyc -N``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search.
+        address: The source's address as ``Source.address`` holds it (an IP
+            address, or ``ID#NNNNNNNNNN`` for an unresolved source).
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` (``"libchrony"`` has no such report).
+
+    Returns:
+        The name as given in chrony.conf.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range, the backend is unknown, or
+            ``address`` is not a source address.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyDataError: No NTP source has that address, or the reply is
+            malformed.
+        ChronyLibraryError: The ``libchrony`` backend, which lacks the report.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_source_name(address)
+
+
+def get_manual_list(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> list[ManualSample]:
+    """Read the samples entered with ``chronyc settime`` (``chronyc manual list``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search.
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` (``"libchrony"`` has no such report).
+
+    Returns:
+        One ``ManualSample`` per sample, oldest first.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyDataError: The reply is malformed or holds invalid values.
+        ChronyLibraryError: The ``libchrony`` backend, which lacks the report.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_manual_list()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 from pychrony.exceptions import ChronySubinterpreterError, _ReportUnavailableError
 from pychrony.models import (
     Activity,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -420,6 +421,48 @@ class ChronyConnection:
             ChronyDataError: The reply is malformed or holds invalid values.
         """
         return cast("Smoothing | None", self._read_optional("smoothing"))
+
+    def get_source_name(self, address: str) -> str:
+        """Read the name a source was configured with (``chronyc -N sources``).
+
+        Args:
+            address: The source's address as ``Source.address`` holds it:
+                an IPv4 or IPv6 address, or ``ID#NNNNNNNNNN`` for a source
+                whose name is not resolved yet.
+
+        Returns:
+            The name as given in chrony.conf (a host name or the address).
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            TypeError: ``address`` is not a ``str``.
+            ValueError: ``address`` is not a source address (a reference
+                clock has none).
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyDataError: No NTP source has that address (status 503),
+                or the reply is malformed.
+            ChronyLibraryError: With the ``libchrony`` backend, which has no
+                such report.
+        """
+        if not isinstance(address, str):
+            raise TypeError(f"address must be a str, not {type(address).__name__}")
+        return cast(str, self._require_client().read("sourcename", address=address))
+
+    def get_manual_list(self) -> list[ManualSample]:
+        """Read the samples entered with ``chronyc settime`` (``chronyc manual list``).
+
+        Returns:
+            One ``ManualSample`` per sample, oldest first; empty when there
+            are none.
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyDataError: The reply is malformed or holds invalid values.
+            ChronyLibraryError: With the ``libchrony`` backend, which has no
+                such report.
+        """
+        return cast("list[ManualSample]", self._require_client().read("manual list"))
 
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).

@@ -54,12 +54,17 @@ class Client:
     def transport(self) -> str:
         """``"unix_socket"`` or ``"command_port"``: the values of ``pychrony.models.Transport``."""
 
-    def read(self, name: str) -> Any:
+    def read(self, name: str, **kwargs: str) -> Any:
         """Read the report registered as ``name`` (see ``reports()``).
 
+        Args:
+            name: The report, as chronyc calls it.
+            **kwargs: The report's own arguments (its registration's
+                ``args``), as text, e.g. ``address="ID#0000000001"``.
+
         Returns:
-            Its ``pychrony.models`` dataclass, or a list of them for a list
-            report.
+            Its ``pychrony.models`` dataclass, a list of them for a list
+            report, or a ``str`` for a text report.
 
         Raises:
             pychrony.exceptions._ReportUnavailableError: chronyd does not
@@ -68,6 +73,9 @@ class Client:
             ChronyConnectionError: chronyd did not answer, the client is
                 closed, or ``name`` is not a report.
             ChronyDataError: A reply is malformed or holds invalid values.
+            TypeError: An argument is not a ``str``.
+            ValueError: The report takes no such argument, misses one, or
+                cannot parse one.
         """
 
     def close(self) -> None:
@@ -81,7 +89,8 @@ def reports() -> list[dict[str, Any]]:
 
     Each dict has ``name`` (chronyc's command), ``method`` (the
     ``ChronyConnection`` method and module function), ``dataclass`` (its
-    class in ``pychrony.models``), ``shape`` (``"single"``, ``"optional"``
-    or ``"list"``), ``args`` (the report's own keyword arguments) and
-    ``udp`` (served on chronyd's UDP command port by default).
+    class in ``pychrony.models``, or ``"str"`` for a text report), ``shape``
+    (``"single"``, ``"optional"``, ``"list"`` or ``"text"``), ``args`` (the
+    report's own keyword arguments) and ``udp`` (served on chronyd's UDP
+    command port by default).
     """

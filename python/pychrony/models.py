@@ -28,6 +28,7 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "Activity",
     "ServerStats",
     "Smoothing",
+    "ManualSample",
 ]
 
 
@@ -474,6 +475,30 @@ class Smoothing:
     wander: float
     last_update_ago: float
     remaining_time: float
+
+
+@dataclass(frozen=True)
+class ManualSample:
+    """One sample entered with ``chronyc settime``, as ``chronyc manual list`` shows it.
+
+    chronyd keeps up to 16 samples while manual mode is on (``manual``
+    directive or ``chronyc manual on``). See
+    https://chrony-project.org/doc/4.6/chronyc.html#manual.
+
+    Attributes:
+        when: When the sample was entered, in seconds since the Unix epoch
+            (``Date Time(UTC)``).
+        slewed_offset: The sample's offset in seconds, corrected for how
+            the clock was slewed since (``Slewed``).
+        orig_offset: The offset in seconds as entered (``Original``).
+        residual: The sample's residual from the regression through all
+            samples, in seconds (``Residual``).
+    """
+
+    when: float
+    slewed_offset: float
+    orig_offset: float
+    residual: float
 
 
 def _ref_id_to_name(ref_id: int) -> str:

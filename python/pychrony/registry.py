@@ -22,6 +22,7 @@ from typing import Literal
 
 from pychrony.models import (
     Activity,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -34,8 +35,10 @@ __all__ = ["REPORTS", "ReportInfo", "Shape", "by_name"]
 
 #: ``"single"``: one record; ``"optional"``: one record, or None when chronyd
 #: does not provide the report (the module function raises instead);
-#: ``"list"``: one record per source.
-Shape = Literal["single", "optional", "list"]
+#: ``"list"``: a list of records (one per source, or the list one reply
+#: holds, such as ``manual list``'s samples); ``"text"``: a ``str`` (``dataclass`` is
+#: ``str``).
+Shape = Literal["single", "optional", "list", "text"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class ReportInfo:
     name: str
     #: The ``ChronyConnection`` method and the module-level function.
     method: str
-    #: The dataclass of one record, in ``pychrony.models``.
+    #: The dataclass of one record, in ``pychrony.models`` (``str`` for a
+    #: text report).
     dataclass: type
     #: One record, maybe none, or a list.
     shape: Shape
@@ -71,6 +75,12 @@ REPORTS: tuple[ReportInfo, ...] = (
         "serverstats", "get_server_stats", ServerStats, "single", (), False, "make_server_stats"
     ),
     ReportInfo("smoothing", "get_smoothing", Smoothing, "optional", (), True, "make_smoothing"),
+    ReportInfo(
+        "sourcename", "get_source_name", str, "text", ("address",), True, "make_source_name"
+    ),
+    ReportInfo(
+        "manual list", "get_manual_list", ManualSample, "list", (), True, "make_manual_sample"
+    ),
 )
 
 

@@ -27,6 +27,7 @@ import pytest
 from pychrony.models import (
     Activity,
     LeapStatus,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -53,6 +54,10 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "SERVERSTATS_DEFAULTS",
     "make_smoothing",
     "SMOOTHING_DEFAULTS",
+    "make_source_name",
+    "SOURCE_NAME_DEFAULT",
+    "make_manual_sample",
+    "MANUAL_SAMPLE_DEFAULTS",
 ]
 
 #: Field values of ``make_tracking()``: synchronised at stratum 2 to 127.0.0.1.
@@ -156,6 +161,19 @@ SMOOTHING_DEFAULTS: dict[str, Any] = {
     "wander": 0.0001,
     "last_update_ago": 8.0,
     "remaining_time": 120.0,
+}
+
+
+#: What ``make_source_name()`` returns: a configured host name.
+SOURCE_NAME_DEFAULT = "ntp.example.org"
+
+
+#: Field values of ``make_manual_sample()``: a clock found 0.5 s fast.
+MANUAL_SAMPLE_DEFAULTS: dict[str, Any] = {
+    "when": 1705320000.0,
+    "slewed_offset": -0.5,
+    "orig_offset": -0.5,
+    "residual": 0.0,
 }
 
 
@@ -263,6 +281,33 @@ def make_smoothing(**overrides: Any) -> Smoothing:
         TypeError: An override names no field of ``Smoothing``.
     """
     return Smoothing(**{**SMOOTHING_DEFAULTS, **overrides})
+
+
+def make_manual_sample(**overrides: Any) -> ManualSample:
+    """Build a ``ManualSample`` from ``MANUAL_SAMPLE_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``ManualSample``.
+
+    Raises:
+        TypeError: An override names no field of ``ManualSample``.
+    """
+    return ManualSample(**{**MANUAL_SAMPLE_DEFAULTS, **overrides})
+
+
+def make_source_name(name: str = SOURCE_NAME_DEFAULT) -> str:
+    """Return a source's configured name, as ``get_source_name`` does.
+
+    Args:
+        name: The name (``SOURCE_NAME_DEFAULT`` if not given).
+
+    Returns:
+        The name.
+    """
+    return name
 
 
 @pytest.fixture

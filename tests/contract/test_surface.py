@@ -118,6 +118,12 @@ ADDITIONS = Additions(
         "ChronyUnauthorizedError": EXCEPTION,
         "Smoothing": DATACLASS,
         "get_smoothing": f"{_ONE_CALL} -> Smoothing",
+        # A report with an argument of its own: a keyword before the options.
+        "get_source_name": (
+            f"(socket_path: str | None = None, *, address: str, {_SHOWN_OPTIONS}) -> str"
+        ),
+        "ManualSample": DATACLASS,
+        "get_manual_list": f"{_ONE_CALL} -> list[ManualSample]",
     },
     exceptions={
         # Raised in a sub-interpreter; an ImportError too, so that existing
@@ -143,7 +149,7 @@ ADDITIONS = Additions(
             "object",
         ],
     },
-    models=("Activity", "ServerStats", "Smoothing"),
+    models=("Activity", "ServerStats", "Smoothing", "ManualSample"),
     dataclasses={
         "Activity": ["online", "offline", "burst_online", "burst_offline", "unresolved"],
         "ServerStats": [
@@ -174,6 +180,7 @@ ADDITIONS = Additions(
             "last_update_ago",
             "remaining_time",
         ],
+        "ManualSample": ["when", "slewed_offset", "orig_offset", "residual"],
     },
     testing=(
         "make_activity",
@@ -182,12 +189,18 @@ ADDITIONS = Additions(
         "SERVERSTATS_DEFAULTS",
         "make_smoothing",
         "SMOOTHING_DEFAULTS",
+        "make_source_name",
+        "SOURCE_NAME_DEFAULT",
+        "make_manual_sample",
+        "MANUAL_SAMPLE_DEFAULTS",
     ),
     keyword_only={"ChronyConnection": OPTIONS},
     methods={
         "get_activity": "(self) -> Activity",
         "get_server_stats": "(self) -> ServerStats",
         "get_smoothing": "(self) -> Smoothing | None",
+        "get_source_name": "(self, address: str) -> str",
+        "get_manual_list": "(self) -> list[ManualSample]",
     },
 )
 

@@ -8,6 +8,8 @@ Moving values are bracketed between two reads of ours taken back to back
 
 from __future__ import annotations
 
+import datetime
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,10 +19,13 @@ import pychrony
 from pychrony import (
     ChronyConnection,
     ChronyDataError,
+    ChronyLibraryError,
     ChronyPermissionError,
     ChronyUnauthorizedError,
+    ManualSample,
     ServerStats,
     Smoothing,
+    SourceMode,
 )
 
 pytestmark = pytest.mark.integration
@@ -213,3 +218,126 @@ def test_smoothing_not_enabled(lab: chronylab.Lab, backend: str) -> None:
             pychrony.get_smoothing(address, backend=backend)
         assert caught.value.error_code == 10
         assert "505 Facility not enabled" in caught.value.message
+
+
+# -- sourcename ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["unix", "udp"])
+def test_source_name_agrees_with_chronyc(lab: chronylab.Lab, transport: str) -> None:
+    inst = lab["client"]
+    address = inst.socket if transport == "unix" else f"127.0.0.1:{inst.cmdport}"
+    # chronyc -N shows the configured names where -n shows the addresses; the
+    # source list is stable on the lab's client (no source comes or goes).
+    by_address = chronylab.chronyc(inst, "-c", "-n", "sources", "-a").splitlines()
+    by_name = chronylab.chronyc(inst, "-c", "-N", "sources", "-a").splitlines()
+    names = {
+        a.split(",")[2]: n.split(",")[2]
+        for a, n in zip(by_address, by_name, strict=True)
+        if not a.startswith("#")
+    }
+    with ChronyConnection(address) as conn:
+        sources = [s for s in conn.get_sources() if s.mode != SourceMode.REFCLOCK]
+        assert sources
+        ours = {s.address: conn.get_source_name(s.address) for s in sources}
+    assert ours == names
+    # The unresolved source is asked for by its ID# address.
+    assert ours["ID#0000000001"] == chronylab.UNRESOLVABLE_NAME
+    assert pychrony.get_source_name(address, address="127.0.0.2") == "127.0.0.2"
+
+
+def test_source_name_errors(lab: chronylab.Lab) -> None:
+    inst = lab["client"]
+    # No such source: chronyd's 503.
+    with pytest.raises(ChronyDataError, match="503 No such source") as caught:
+        pychrony.get_source_name(inst.socket, address="192.0.2.99")
+    assert caught.value.error_code == 11
+    # A reference clock has no address to ask by; arguments are checked.
+    with pytest.raises(ValueError, match="reference clock"):
+        pychrony.get_source_name(inst.socket, address=chronylab.REFCLOCK_REFID)
+    with ChronyConnection(inst.socket) as conn:
+        with pytest.raises(TypeError, match="address must be a str"):
+            conn.get_source_name(1)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="takes no argument"):
+            conn._require_client().read("tracking", address="::1")
+        with pytest.raises(ValueError, match="needs the argument"):
+            conn._require_client().read("sourcename")
+
+
+def test_source_name_is_not_a_libchrony_report(lab: chronylab.Lab, libchrony: str) -> None:
+    with pytest.raises(ChronyLibraryError, match="cannot read the sourcename report") as caught:
+        pychrony.get_source_name(lab["client"].socket, address="127.0.0.1", backend="libchrony")
+    assert 'backend="native"' in caught.value.message
+
+
+# -- manual list ---------------------------------------------------------------
+
+MANUAL_SAMPLES = 3
+
+
+def enter_manual_samples(inst: chronylab.Instance, count: int) -> None:
+    """Lab setup (not the library): manual mode on, then ``count`` samples
+    with ``chronyc settime``, a second or more apart (chronyd refuses a
+    sample too close to the previous one). The instance runs with ``-x``, so
+    the system clock is never touched."""
+    chronylab.chronyc(inst, "manual", "on")
+    for i in range(count):
+        shown = time.strftime("%H:%M:%S", time.localtime(time.time() + 1 + i))
+        chronylab.chronyc(inst, "settime", shown)
+        time.sleep(1.2)
+
+
+@pytest.fixture(scope="module")
+def manual_daemon(lab: chronylab.Lab) -> Iterator[chronylab.Instance]:
+    """A private instance holding ``MANUAL_SAMPLES`` manual samples."""
+    inst = lab.start("empty", name="manual")
+    try:
+        enter_manual_samples(inst, MANUAL_SAMPLES)
+        yield inst
+    finally:
+        inst.stop()
+
+
+def _manual_row(s: ManualSample) -> list[float]:
+    return [s.slewed_offset, s.orig_offset, s.residual]
+
+
+@pytest.mark.parametrize("transport", ["unix", "udp"])
+def test_manual_list_agrees_with_chronyc(manual_daemon: chronylab.Instance, transport: str) -> None:
+    inst = manual_daemon
+    address = inst.socket if transport == "unix" else f"127.0.0.1:{inst.cmdport}"
+
+    def compare() -> None:
+        with ChronyConnection(address) as conn:
+            a = conn.get_manual_list()
+            out = chronylab.chronyc(inst, "-c", "-n", "manual", "list")
+            b = conn.get_manual_list()
+        # chronyc: index, date and time (UTC, whole seconds), slewed, original,
+        # residual.
+        rows = [line.split(",") for line in out.splitlines()]
+        assert len(a) == len(b) == len(rows) == MANUAL_SAMPLES, (rows, a)
+        for i, (row, x, y) in enumerate(zip(rows, a, b, strict=True)):
+            assert row[0] == str(i)
+            when = datetime.datetime.fromtimestamp(int(x.when), datetime.timezone.utc)
+            assert row[1] == when.strftime("%Y-%m-%d %H:%M:%S"), (row, x)
+            assert x.when == y.when
+            for j, (text, u, v) in enumerate(
+                zip(row[2:], _manual_row(x), _manual_row(y), strict=True)
+            ):
+                bracket(f"manual list row {i} column {j + 2}", text, u, v)
+        # Oldest first, about a second apart.
+        assert [s.when for s in a] == sorted(s.when for s in a)
+
+    retry(compare)
+
+
+def test_manual_list_empty(lab: chronylab.Lab) -> None:
+    inst = lab["empty"]
+    assert chronylab.chronyc(inst, "-c", "-n", "manual", "list").strip() == ""
+    assert pychrony.get_manual_list(inst.socket) == []
+    assert pychrony.get_manual_list(f"127.0.0.1:{inst.cmdport}") == []
+
+
+def test_manual_list_is_not_a_libchrony_report(lab: chronylab.Lab, libchrony: str) -> None:
+    with pytest.raises(ChronyLibraryError, match="cannot read the manual list report"):
+        pychrony.get_manual_list(lab["empty"].socket, backend="libchrony")

@@ -14,7 +14,9 @@ writes the reply datagrams plus ``chronyc -c`` output taken right after to
      "error_replies": [...],          # SOURCE_DATA/SOURCESTATS index = n
      "empty": {"transport": "udp", "replies": [...], "chronyc": {...}},
      "serverstats": {"reply": {...}, "chronyc": "...", "udp": {...}},
-     "smoothing": {"reply": {...}, "chronyc": "...", "disabled": {...}}}
+     "smoothing": {"reply": {...}, "chronyc": "...", "disabled": {...}},
+     "sourcename": {"replies": [{..., "address": "<IPAddr hex>"}], "chronyc": "..."},
+     "manual": {"reply": {...}, "chronyc": "...", "empty": {...}}}
 
 ``replies`` holds, in order: TRACKING, N_SOURCES, SOURCE_DATA and SOURCESTATS
 for every index, RTCREPORT (status 13: no RTC), ACTIVITY. ``serverstats``
@@ -22,7 +24,11 @@ holds the lab server's SERVER_STATS reply (Unix socket) with ``chronyc -c
 serverstats`` taken right after, and the UDP reply to the same request
 (status 2, "501 Not authorised"); ``smoothing`` the client's SMOOTHING reply
 (it runs with ``smoothtime``) with ``chronyc -c smoothing``, and the empty
-instance's (status 6, not enabled). Values in chronyc's output
+instance's (status 6, not enabled); ``sourcename`` NTP_SOURCE_NAME for every
+NTP source's address (``request_index`` is its SOURCE_DATA index) with
+``chronyc -c -N sources -a``; ``manual`` MANUAL_LIST of an instance given
+three ``chronyc settime`` samples with ``chronyc -c manual list``, and of the
+empty one (no samples). Values in chronyc's output
 were sampled a few milliseconds after the replies, so offsets, LastRx and
 reach may differ slightly; names, modes, states, strata and polls match.
 
@@ -59,12 +65,14 @@ REPLY_HEADER_LEN = 28
 
 # Request codes and padded request lengths (= successful reply lengths).
 N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT, ACTIVITY = 14, 15, 33, 34, 35, 44
-SERVER_STATS, SMOOTHING = 54, 51
+SERVER_STATS, SMOOTHING, NTP_SOURCE_NAME, MANUAL_LIST = 54, 51, 65, 41
 #: The client smooths the time it would serve (it serves none): SMOOTHING
 #: then has a report to give.
 SMOOTHTIME = "smoothtime 400 0.001"
 LENGTHS = {
+    MANUAL_LIST: 416,
     SMOOTHING: 52,
+    NTP_SOURCE_NAME: 284,
     SERVER_STATS: 196,  # the longest reply (SERVER_STATS4): every version accepts it
     N_SOURCES: 32,
     SOURCE_DATA: 76,
@@ -220,6 +228,42 @@ def capture_smoothing(client: chronylab.Instance, empty: chronylab.Instance) -> 
     return {"reply": reply, "chronyc": chronyc, "disabled": disabled}
 
 
+def capture_sourcename(client: chronylab.Instance, replies: list[dict[str, Any]]) -> dict[str, Any]:
+    """NTP_SOURCE_NAME for the address of every NTP source in ``replies``
+    (SOURCE_DATA, refclocks left out), with ``chronyc -c -N sources -a``."""
+    names = []
+    with Cmdmon(path=client.socket) as c:
+        for r in replies:
+            body = bytes.fromhex(r["hex"])[REPLY_HEADER_LEN:]
+            if r["command"] != SOURCE_DATA or struct.unpack_from("!H", body, 26)[0] == 2:
+                continue
+            address = body[:20]
+            entry = _entry(
+                NTP_SOURCE_NAME, r["request_index"], c.request(NTP_SOURCE_NAME, address), "unix"
+            )
+            names.append({**entry, "address": address.hex()})
+    chronyc = chronylab.chronyc(client, "-c", "-N", "sources", "-a")
+    return {"replies": names, "chronyc": chronyc}
+
+
+def capture_manual(inst: chronylab.Instance, empty: chronylab.Instance) -> dict[str, Any]:
+    """MANUAL_LIST of `inst` after three ``chronyc settime`` samples (lab
+    setup: manual mode on a ``-x`` daemon, samples a second or more apart)
+    with ``chronyc -c manual list``, and of ``empty`` (no samples)."""
+    chronylab.chronyc(inst, "manual", "on")
+    for i in range(3):
+        chronylab.chronyc(
+            inst, "settime", time.strftime("%H:%M:%S", time.localtime(time.time() + 1 + i))
+        )
+        time.sleep(1.2)
+    with Cmdmon(path=inst.socket) as c:
+        reply = _entry(MANUAL_LIST, None, c.request(MANUAL_LIST), "unix")
+    chronyc = chronylab.chronyc(inst, "-c", "manual", "list")
+    with Cmdmon(path=empty.socket) as c:
+        none = _entry(MANUAL_LIST, None, c.request(MANUAL_LIST), "unix")
+    return {"reply": reply, "chronyc": chronyc, "empty": none}
+
+
 def capture_empty(inst: chronylab.Instance) -> dict[str, Any]:
     assert inst.cmdport is not None
     with Cmdmon(port=inst.cmdport) as c:
@@ -283,6 +327,8 @@ def main() -> int:
         empty_part = capture_empty(empty)
         serverstats = capture_serverstats(lab["server"], empty)
         smoothing = capture_smoothing(client, empty)
+        sourcename = capture_sourcename(client, client_part["replies"])
+        manual = capture_manual(lab.start("empty", name="manual"), empty)
     fixture: dict[str, Any] = {
         "chronyd_version": version_line,
         "captured": captured,
@@ -291,6 +337,8 @@ def main() -> int:
         "empty": empty_part,
         "serverstats": serverstats,
         "smoothing": smoothing,
+        "sourcename": sourcename,
+        "manual": manual,
     }
     missing = check(fixture)
     if missing:

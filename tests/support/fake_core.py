@@ -79,7 +79,7 @@ class FakeClient:
             raise plan.rtc_error
         return make_rtc_data()
 
-    def read(self, name: str) -> Any:
+    def read(self, name: str, **kwargs: str) -> Any:
         return {
             "tracking": self.tracking,
             "sources": self.sources,

@@ -9,6 +9,7 @@ import pytest
 from pychrony import testing
 from pychrony.models import (
     LeapStatus,
+    ManualSample,
     RTCData,
     ServerStats,
     Smoothing,
@@ -19,12 +20,14 @@ from pychrony.models import (
     TrackingStatus,
 )
 from pychrony.testing import (
+    MANUAL_SAMPLE_DEFAULTS,
     RTCDATA_DEFAULTS,
     SERVERSTATS_DEFAULTS,
     SMOOTHING_DEFAULTS,
     SOURCE_DEFAULTS,
     SOURCESTATS_DEFAULTS,
     TRACKING_DEFAULTS,
+    make_manual_sample,
     make_rtc_data,
     make_server_stats,
     make_smoothing,
@@ -43,6 +46,7 @@ CASES = [
     (make_rtc_data, RTCDATA_DEFAULTS, RTCData),
     (make_server_stats, SERVERSTATS_DEFAULTS, ServerStats),
     (make_smoothing, SMOOTHING_DEFAULTS, Smoothing),
+    (make_manual_sample, MANUAL_SAMPLE_DEFAULTS, ManualSample),
 ]
 
 
@@ -63,6 +67,10 @@ def test_all() -> None:
         "SERVERSTATS_DEFAULTS",
         "make_smoothing",
         "SMOOTHING_DEFAULTS",
+        "make_source_name",
+        "SOURCE_NAME_DEFAULT",
+        "make_manual_sample",
+        "MANUAL_SAMPLE_DEFAULTS",
     ]
 
 

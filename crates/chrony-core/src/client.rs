@@ -3,7 +3,9 @@
 
 use crate::error::{Error, Result};
 pub use crate::options::{ClientOptions, TransportKind};
-use crate::reports::{FieldList, Record, RtcData, Shape, Source, SourceStats, Spec, Tracking};
+use crate::reports::{
+    Args, FieldList, Record, RtcData, Shape, Source, SourceStats, Spec, Tracking,
+};
 use crate::transport::NativeConnection;
 
 /// Which implementation talks to chronyd.
@@ -147,9 +149,18 @@ impl Client {
     ///
     /// Connection, permission, data and availability errors ([`Error`]).
     pub fn record<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<R> {
+        self.record_with(&Args::NONE, interrupt)
+    }
+
+    /// [`Client::record`] with the report's own arguments ([`Args::parse`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
+    pub fn record_with<R: Record>(&self, args: &Args, interrupt: &dyn Fn() -> bool) -> Result<R> {
         dispatch!(self,
-            n => n.record(&self.options.policy(), interrupt),
-            lib => lib.record(interrupt))
+            n => n.record(&self.options.policy(), interrupt, args),
+            lib => lib.record_with(args, interrupt))
     }
 
     /// Every record of the per-source report `R`, with an interrupt check as
@@ -159,24 +170,59 @@ impl Client {
     ///
     /// As [`Client::record`].
     pub fn records<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<Vec<R>> {
-        dispatch!(self,
-            n => n.records(&self.options.policy(), interrupt),
-            lib => lib.records(interrupt))
+        self.records_with(&Args::NONE, interrupt)
     }
 
-    /// Reads the report registered as `name` (see [`crate::REGISTRY`]): its
-    /// registration and its records as checked field lists (one for a
-    /// single report).
+    /// [`Client::records`] with the report's own arguments.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
+    pub fn records_with<R: Record>(
+        &self,
+        args: &Args,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Vec<R>> {
+        dispatch!(self,
+            n => n.records(&self.options.policy(), interrupt, args),
+            lib => lib.records_with(args, interrupt))
+    }
+
+    /// The records of the report `R` whose one reply holds a list
+    /// ([`Shape::InReply`]), with an interrupt check as [`Client::record`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::record`].
+    pub fn in_reply_with<R: Record>(
+        &self,
+        args: &Args,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Vec<R>> {
+        dispatch!(self,
+            n => n.in_reply(&self.options.policy(), interrupt, args),
+            lib => lib.in_reply_with(args, interrupt))
+    }
+
+    /// Reads the report registered as `name` (see [`crate::REGISTRY`]) with
+    /// its own arguments (parsed with [`Args::parse`]; [`Args::NONE`] for a
+    /// report without any): its registration and its records as checked
+    /// field lists (one for a single report).
     ///
     /// # Errors
     ///
     /// Those of the report; [`Error::InvalidArgument`] for a name that is
     /// not registered.
-    pub fn read(&self, name: &str, interrupt: &dyn Fn() -> bool) -> Result<(Spec, Vec<FieldList>)> {
+    pub fn read(
+        &self,
+        name: &str,
+        args: &Args,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<(Spec, Vec<FieldList>)> {
         macro_rules! by_name {
             ($($report:ty),+) => {
                 $(if name == <$report>::SPEC.name {
-                    return self.read_as::<$report>(interrupt);
+                    return self.read_as::<$report>(args, interrupt);
                 })+
             };
         }
@@ -191,10 +237,17 @@ impl Client {
         )))
     }
 
-    fn read_as<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<(Spec, Vec<FieldList>)> {
+    fn read_as<R: Record>(
+        &self,
+        args: &Args,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<(Spec, Vec<FieldList>)> {
         let records = match R::SPEC.shape {
-            Shape::PerSource => self.records::<R>(interrupt)?,
-            Shape::Single | Shape::Optional => vec![self.record::<R>(interrupt)?],
+            Shape::PerSource => self.records_with::<R>(args, interrupt)?,
+            Shape::InReply => self.in_reply_with::<R>(args, interrupt)?,
+            Shape::Single | Shape::Optional | Shape::Text => {
+                vec![self.record_with::<R>(args, interrupt)?]
+            }
         };
         let fields = records.iter().map(Record::fields).collect::<Result<_>>()?;
         Ok((R::SPEC, fields))

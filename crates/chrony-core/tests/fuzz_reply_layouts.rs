@@ -8,7 +8,9 @@
 #[allow(dead_code)]
 mod wire;
 
-use chrony_core::reports::{decode, Record, ServerStats, Smoothing};
+use chrony_core::reports::{
+    decode, decode_records, ManualSample, Record, ServerStats, Smoothing, SourceName,
+};
 use chrony_core::{DataFailure, Error};
 use proptest::prelude::*;
 
@@ -111,6 +113,52 @@ proptest! {
     }
 
     #[test]
+    fn sourcename_any_body(body in prop::collection::vec(any::<u8>(), 0..300)) {
+        let r = decode::<SourceName>(0, &wire::reply(65, 19, 0, 9, &body));
+        if body.len() < 256 {
+            prop_assert!(has_kind(&r, DataFailure::InvalidReply), "{:?}", r);
+        } else {
+            let end = body[..256].iter().position(|&b| b == 0);
+            match (end, r) {
+                (Some(end), Ok(name)) => {
+                    prop_assert_eq!(name.0.as_bytes(), &body[..end]);
+                    prop_assert!(body[..end].iter().all(u8::is_ascii_graphic));
+                }
+                (_, Err(e)) => prop_assert!(
+                    matches!(e, Error::Data { kind: DataFailure::InvalidValue, .. }),
+                    "{:?}", e
+                ),
+                (None, Ok(name)) => prop_assert!(false, "no NUL, yet {:?}", name),
+            }
+        }
+    }
+
+    #[test]
+    fn manual_list_any_body(
+        n in prop_oneof![0u32..=16, any::<u32>()],
+        rest in prop::collection::vec(any::<u8>(), 0..420),
+    ) {
+        let mut body = n.to_be_bytes().to_vec();
+        body.extend_from_slice(&rest);
+        let r = decode_records::<ManualSample>(&wire::reply(41, 18, 0, 9, &body));
+        if body.len() < 388 {
+            prop_assert!(has_kind(&r, DataFailure::InvalidReply), "{:?}", r);
+        } else if n > 16 {
+            prop_assert!(has_kind(&r, DataFailure::InvalidValue), "{:?}", r);
+        } else {
+            let list = r.unwrap();
+            prop_assert_eq!(list.len(), n as usize);
+            for (i, s) in list.iter().enumerate() {
+                let off = 4 + 24 * i;
+                prop_assert_eq!(u64::from(s.when.nanos), be32(&body, off + 8).min(999_999_999));
+                if let Err(e) = s.fields() {
+                    prop_assert!(is_data_error(&e));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn serverstats_arbitrary_datagrams_never_panic(
         buf in prop::collection::vec(any::<u8>(), 0..260),
     ) {
@@ -118,6 +166,12 @@ proptest! {
             prop_assert!(ours(&e), "{:?}", e);
         }
         if let Err(e) = decode::<Smoothing>(0, &buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+        if let Err(e) = decode::<SourceName>(0, &buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+        if let Err(e) = decode_records::<ManualSample>(&buf) {
             prop_assert!(ours(&e), "{:?}", e);
         }
     }

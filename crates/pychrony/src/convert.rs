@@ -8,7 +8,7 @@ use chrony_core::reports::{FieldList, Spec, Value};
 use chrony_core::{DataFailure, Error};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyString, PyType};
 
 use crate::errors;
 use crate::types;
@@ -84,4 +84,16 @@ pub(crate) fn records(
         .iter()
         .map(|fields| Ok(build(py, &class, fields)?.unbind()))
         .collect()
+}
+
+/// The text of a text report ([`chrony_core::reports::Shape::Text`]): its one
+/// record's one field.
+pub(crate) fn text(py: Python<'_>, spec: &Spec, records: &[FieldList]) -> PyResult<Py<PyAny>> {
+    match records.first().map(FieldList::items) {
+        Some([(_, Value::Text(text))]) => Ok(PyString::new(py, text).into_any().unbind()),
+        _ => Err(PyValueError::new_err(format!(
+            "internal error: the {} report holds no text",
+            spec.name
+        ))),
+    }
 }

@@ -14,11 +14,11 @@ mod types;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrony_core::reports::Shape;
+use chrony_core::reports::{Args, Shape};
 use chrony_core::{Backend, ClientOptions, TransportKind};
-use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
 
 // The option bounds are checked first, with the same values, in Python
 // (`pychrony._connection._validate_options`); these checks are the safety net
@@ -145,18 +145,34 @@ impl Client {
         }
     }
 
-    /// The report registered as `name`: its dataclass, or a list of them
-    /// for a list report. Raises `pychrony.exceptions._ReportUnavailableError`
-    /// (a `ChronyDataError`) when chronyd does not provide an optional one.
-    fn read(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
-        let ((spec, records), _back) = waiting(py, |check| self.inner.read(name, check))?;
-        let mut objects = convert::records(py, &spec, &records)?;
-        if spec.shape == Shape::PerSource {
-            Ok(PyList::new(py, objects)?.into_any().unbind())
-        } else {
-            objects.pop().ok_or_else(|| {
-                PyValueError::new_err(format!("internal error: no {} record", spec.name))
-            })
+    /// The report registered as `name`, with its own arguments as keyword
+    /// arguments (text, e.g. `address="ID#0000000001"`): its dataclass, a
+    /// list of them for a list report, or a `str` for a text report.
+    /// Raises `pychrony.exceptions._ReportUnavailableError` (a
+    /// `ChronyDataError`) when chronyd does not provide an optional one,
+    /// `TypeError` for an argument that is not text and `ValueError` for
+    /// one the report does not take or cannot parse.
+    #[pyo3(signature = (name, **kwargs))]
+    fn read(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let args = report_args(name, kwargs)?;
+        let ((spec, records), _back) = waiting(py, |check| self.inner.read(name, &args, check))?;
+        match spec.shape {
+            Shape::PerSource | Shape::InReply => {
+                let objects = convert::records(py, &spec, &records)?;
+                Ok(PyList::new(py, objects)?.into_any().unbind())
+            }
+            Shape::Text => convert::text(py, &spec, &records),
+            Shape::Single | Shape::Optional => {
+                let mut objects = convert::records(py, &spec, &records)?;
+                objects.pop().ok_or_else(|| {
+                    PyValueError::new_err(format!("internal error: no {} record", spec.name))
+                })
+            }
         }
     }
 
@@ -175,9 +191,39 @@ impl Client {
     }
 }
 
+/// The keyword arguments of a read of report `name`, parsed by the core
+/// ([`Args::parse`]). A name that is not a report gets no arguments: the
+/// read itself then says so.
+fn report_args(name: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Args> {
+    let mut given: Vec<(String, String)> = Vec::new();
+    if let Some(kwargs) = kwargs {
+        for (key, value) in kwargs.iter() {
+            let key: String = key.extract()?;
+            let value: String = value.extract().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "{key} must be a str, not {}",
+                    value
+                        .get_type()
+                        .name()
+                        .map_or_else(|_| "?".into(), |n| n.to_string())
+                ))
+            })?;
+            given.push((key, value));
+        }
+    }
+    let Some(spec) = chrony_core::reports::spec(name) else {
+        return Ok(Args::NONE);
+    };
+    let pairs: Vec<(&str, &str)> = given
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    Args::parse(spec, &pairs).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
 /// Every report's registration (`chrony_core::REGISTRY`), for the Python
 /// layer and its tests: one dict per report with `name`, `method`,
-/// `dataclass`, `shape` (`"single"`, `"optional"`, `"list"`), `args` and
+/// `dataclass`, `shape` (`"single"`, `"optional"`, `"list"`, `"text"`), `args` and
 /// `udp`.
 #[pyfunction]
 fn reports(py: Python<'_>) -> PyResult<Vec<Bound<'_, pyo3::types::PyDict>>> {

@@ -38,7 +38,7 @@ fn checked<T: std::fmt::Debug>(req: &Request, reply: &[u8], result: Result<T, Er
 }
 
 fn one<R: Record + std::fmt::Debug>(index: u32, reply: &[u8]) {
-    checked(&R::request(index), reply, decode::<R>(index, reply));
+    checked(&R::request(index, &chrony_core::reports::Args::NONE), reply, decode::<R>(index, reply));
 }
 
 macro_rules! pick {

@@ -3,7 +3,6 @@
 //! conversions that correct libchrony 0.1/0.2's values.
 
 use std::ffi::{c_int, CStr, CString};
-use std::net::{Ipv4Addr, Ipv6Addr};
 
 use libchrony_sys as raw;
 
@@ -62,17 +61,7 @@ pub fn address_from_libchrony(text: Option<&str>) -> Option<IpAddr> {
     if text == "?" {
         return Some(IpAddr::Unspec);
     }
-    if let Some(id) = text.strip_prefix("ID#") {
-        return if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-            id.parse().ok().map(IpAddr::Id)
-        } else {
-            None
-        };
-    }
-    if let Ok(a) = text.parse::<Ipv4Addr>() {
-        return Some(IpAddr::V4(a));
-    }
-    text.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+    IpAddr::parse(text)
 }
 
 /// The fields of the record libchrony last accepted, read by name. Holds
@@ -269,6 +258,7 @@ impl NamedFields for Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn poll_is_sign_extended() {

@@ -78,7 +78,7 @@ use crate::protocol::reply::is_no_such_source;
 use crate::protocol::request::Request;
 use crate::protocol::PROTO_VERSION;
 use crate::report::{RtcData, Source, SourceStats, Tracking};
-use crate::reports::{source_count, Record, SOURCE_LIST_ATTEMPTS};
+use crate::reports::{source_count, Args, Record, SOURCE_LIST_ATTEMPTS};
 use errors::{library_error, reply_error, version_error};
 use fields::Fields;
 pub use fields::{address_from_libchrony, poll_from_libchrony, timespec_from_libchrony};
@@ -228,7 +228,16 @@ impl LibchronyClient {
     /// As the native backend; [`Error::Library`] when libchrony has no such
     /// report.
     pub fn record<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<R> {
-        let req = R::request(0);
+        self.record_with(&Args::NONE, interrupt)
+    }
+
+    /// [`LibchronyClient::record`] with the report's own arguments.
+    ///
+    /// # Errors
+    ///
+    /// As [`LibchronyClient::record`].
+    pub fn record_with<R: Record>(&self, args: &Args, interrupt: &dyn Fn() -> bool) -> Result<R> {
+        let req = R::request(0, args);
         unsupported::<R>(&req)?;
         self.call(interrupt, |c| {
             c.exchange(req)?;
@@ -244,9 +253,44 @@ impl LibchronyClient {
     ///
     /// As [`LibchronyClient::record`].
     pub fn records<R: Record>(&self, interrupt: &dyn Fn() -> bool) -> Result<Vec<R>> {
-        unsupported::<R>(&R::request(0))?;
-        #[allow(clippy::redundant_closure_for_method_calls)] // the lifetimes need the closure
-        self.call(interrupt, |c| c.records::<R>())
+        self.records_with(&Args::NONE, interrupt)
+    }
+
+    /// [`LibchronyClient::records`] with the report's own arguments.
+    ///
+    /// # Errors
+    ///
+    /// As [`LibchronyClient::record`].
+    pub fn records_with<R: Record>(
+        &self,
+        args: &Args,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Vec<R>> {
+        unsupported::<R>(&R::request(0, args))?;
+        self.call(interrupt, |c| c.records::<R>(args))
+    }
+
+    /// The records of the report `R` whose one reply holds a list
+    /// (`manual list`). libchrony 0.2 has no such report (its requests give
+    /// one record each), so this is always [`Error::Library`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Library`] naming the report.
+    pub fn in_reply_with<R: Record>(
+        &self,
+        args: &Args,
+        _interrupt: &dyn Fn() -> bool,
+    ) -> Result<Vec<R>> {
+        unsupported::<R>(&R::request(0, args))?;
+        Err(Error::Library {
+            message: format!(
+                "the libchrony backend cannot read the {} report: libchrony gives one record per \
+                 request, not a list in one reply; use the native backend (backend=\"native\")",
+                R::SPEC.name
+            ),
+            code: None,
+        })
     }
 
     /// TRACKING (`chronyc tracking`).
@@ -427,7 +471,7 @@ impl Call<'_> {
 
     /// Reads a per-source report: the count, then every record. When a
     /// record is gone (the list changed), starts again from a fresh count.
-    fn records<R: Record>(&mut self) -> Result<Vec<R>> {
+    fn records<R: Record>(&mut self, args: &Args) -> Result<Vec<R>> {
         let mut attempt = 0;
         'list: loop {
             attempt += 1;
@@ -435,7 +479,7 @@ impl Call<'_> {
             let n = source_count(self.session.record_count())?;
             let mut out = Vec::with_capacity(n as usize);
             for index in 0..n {
-                match self.exchange(R::request(index)) {
+                match self.exchange(R::request(index, args)) {
                     Err(e) if is_no_such_source(&e) && attempt < SOURCE_LIST_ATTEMPTS => {
                         continue 'list
                     }

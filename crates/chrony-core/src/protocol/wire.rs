@@ -148,6 +148,24 @@ impl IpAddr {
         out
     }
 
+    /// Parses the text [`IpAddr`]'s `Display` gives for a source (what
+    /// chronyc -n prints): a dotted quad, an IPv6 address, or `ID#` and
+    /// decimal digits for an unresolved source. `None` for anything else.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<IpAddr> {
+        if let Some(id) = text.strip_prefix("ID#") {
+            return if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+                id.parse().ok().map(IpAddr::Id)
+            } else {
+                None
+            };
+        }
+        if let Ok(a) = text.parse::<Ipv4Addr>() {
+            return Some(IpAddr::V4(a));
+        }
+        text.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+    }
+
     /// True for UNSPEC.
     #[must_use]
     pub fn is_unspec(&self) -> bool {
@@ -213,15 +231,28 @@ impl<'a> Reader<'a> {
         off.checked_add(N)
             .and_then(|end| self.buf.get(off..end))
             .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| {
-                Error::invalid_reply(format!(
-                    "{} reply from chronyd is truncated: needs bytes {}..{} of its body, got {}",
-                    self.what,
-                    off,
-                    off.saturating_add(N),
-                    self.buf.len()
-                ))
-            })
+            .ok_or_else(|| self.truncated(off, N))
+    }
+
+    /// The `len` bytes at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn bytes_at(&self, off: usize, len: usize) -> Result<&'a [u8]> {
+        off.checked_add(len)
+            .and_then(|end| self.buf.get(off..end))
+            .ok_or_else(|| self.truncated(off, len))
+    }
+
+    fn truncated(&self, off: usize, len: usize) -> Error {
+        Error::invalid_reply(format!(
+            "{} reply from chronyd is truncated: needs bytes {}..{} of its body, got {}",
+            self.what,
+            off,
+            off.saturating_add(len),
+            self.buf.len()
+        ))
     }
 
     /// An unsigned 16-bit value at `off`.

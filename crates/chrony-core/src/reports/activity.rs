@@ -1,7 +1,7 @@
 //! ACTIVITY: how many sources are online, offline, bursting or unresolved
 //! (`chronyc activity`).
 
-use super::{FieldList, NamedFields, Record, Shape, Spec};
+use super::{Args, FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
 use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
@@ -35,7 +35,7 @@ impl Record for Activity {
         udp: true,
     };
 
-    fn request(_index: u32) -> Request {
+    fn request(_index: u32, _args: &Args) -> Request {
         Request::new(
             cmd::ACTIVITY,
             Self::SPEC.name,

@@ -8,19 +8,25 @@
 //! tests are derived from it or checked against it.
 
 mod activity;
+mod args;
 mod enums;
+mod manual;
 mod rtc;
 mod serverstats;
 mod smoothing;
+mod sourcename;
 mod sources;
 mod sourcestats;
 mod tracking;
 
 pub use activity::Activity;
+pub use args::Args;
 pub use enums::{LeapStatus, SourceMode, SourceState};
+pub use manual::ManualSample;
 pub use rtc::RtcData;
 pub use serverstats::ServerStats;
 pub use smoothing::Smoothing;
+pub use sourcename::SourceName;
 pub use sources::Source;
 pub use sourcestats::SourceStats;
 pub use tracking::Tracking;
@@ -40,6 +46,13 @@ pub enum Shape {
     Optional,
     /// One record per source: the count (N_SOURCES), then each index.
     PerSource,
+    /// Several records in one reply (MANUAL_LIST): one request, decoded by
+    /// [`Record::decode_records`]. Python gets a list, as for
+    /// [`Shape::PerSource`].
+    InReply,
+    /// One piece of text (Python `str`; the registration's `dataclass` is
+    /// `"str"`): the record's one field.
+    Text,
 }
 
 impl Shape {
@@ -49,7 +62,8 @@ impl Shape {
         match self {
             Shape::Single => "single",
             Shape::Optional => "optional",
-            Shape::PerSource => "list",
+            Shape::PerSource | Shape::InReply => "list",
+            Shape::Text => "text",
         }
     }
 }
@@ -61,7 +75,8 @@ pub struct Spec {
     pub name: &'static str,
     /// The `ChronyConnection` method and module-level function.
     pub method: &'static str,
-    /// The dataclass in `pychrony.models` that holds one record.
+    /// The dataclass in `pychrony.models` that holds one record (`"str"`
+    /// for a [`Shape::Text`] report: Python gets the text itself).
     pub dataclass: &'static str,
     /// One record, maybe none, or a list.
     pub shape: Shape,
@@ -79,8 +94,9 @@ pub trait Record: Sized {
     const SPEC: Spec;
 
     /// The request for the record at `index` of a per-source report (0 for
-    /// the others).
-    fn request(index: u32) -> Request;
+    /// the others), with the report's own arguments (already checked
+    /// against [`Spec::args`] by [`Args::parse`]).
+    fn request(index: u32, args: &Args) -> Request;
 
     /// Decodes a reply body whose reply code `reply` is one the request
     /// accepts, and whose length `check` has verified.
@@ -89,6 +105,17 @@ pub trait Record: Sized {
     ///
     /// [`Error::Data`] for values the body cannot hold.
     fn decode(reply: u16, body: &Reader<'_>) -> Result<Self>;
+
+    /// Decodes the records of a reply: the one record [`Record::decode`]
+    /// gives, except for a [`Shape::InReply`] report, whose reply holds a
+    /// list.
+    ///
+    /// # Errors
+    ///
+    /// As [`Record::decode`].
+    fn decode_records(reply: u16, body: &Reader<'_>) -> Result<Vec<Self>> {
+        Ok(vec![Self::decode(reply, body)?])
+    }
 
     /// Reads the record from libchrony's fields, by libchrony's names.
     ///
@@ -167,9 +194,36 @@ pub trait NamedFields {
 ///
 /// Those of [`crate::protocol::reply::check`] and of the report's decoder.
 pub fn decode<R: Record>(index: u32, buf: &[u8]) -> Result<R> {
-    let req = R::request(index);
+    decode_with(index, &Args::NONE, buf)
+}
+
+/// Checks a reply to `R`'s request and decodes every record it holds
+/// ([`Record::decode_records`]).
+///
+/// # Errors
+///
+/// As [`decode`].
+pub fn decode_records<R: Record>(buf: &[u8]) -> Result<Vec<R>> {
+    let req = R::request(0, &Args::NONE);
+    let (reply, body) = check(&req, buf)?;
+    R::decode_records(reply, &body)
+}
+
+/// [`decode`] for the request made with `args`.
+///
+/// # Errors
+///
+/// As [`decode`].
+pub fn decode_with<R: Record>(index: u32, args: &Args, buf: &[u8]) -> Result<R> {
+    let req = R::request(index, args);
     let (reply, body) = check(&req, buf)?;
     R::decode(reply, &body)
+}
+
+/// The registration of the report chronyc calls `name`.
+#[must_use]
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    REGISTRY.iter().find(|s| s.name == name)
 }
 
 /// How often a per-source report is read again from a fresh count when the
@@ -213,7 +267,9 @@ macro_rules! for_each_report {
             $crate::reports::RtcData,
             $crate::reports::Activity,
             $crate::reports::ServerStats,
-            $crate::reports::Smoothing
+            $crate::reports::Smoothing,
+            $crate::reports::SourceName,
+            $crate::reports::ManualSample
         )
     };
 }

@@ -1,6 +1,6 @@
 //! RTCREPORT: the real-time clock (`chronyc rtcdata`).
 
-use super::{FieldList, NamedFields, Record, Shape, Spec};
+use super::{Args, FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
 use crate::outcome::Facility;
 use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
@@ -35,7 +35,7 @@ impl Record for RtcData {
         udp: true,
     };
 
-    fn request(_index: u32) -> Request {
+    fn request(_index: u32, _args: &Args) -> Request {
         Request::new(
             cmd::RTCREPORT,
             Self::SPEC.name,

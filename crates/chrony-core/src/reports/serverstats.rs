@@ -1,7 +1,7 @@
 //! SERVER_STATS: what chronyd served as an NTP and NTS-KE server and on its
 //! command sockets (`chronyc serverstats`).
 
-use super::{FieldList, NamedFields, Record, Shape, Spec};
+use super::{Args, FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
 use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
@@ -139,7 +139,7 @@ impl Record for ServerStats {
         udp: false,
     };
 
-    fn request(_index: u32) -> Request {
+    fn request(_index: u32, _args: &Args) -> Request {
         Request::new(cmd::SERVER_STATS, Self::SPEC.name, LAYOUTS)
             .via_libchrony(LibchronyAsk::Record(c"serverstats", 0))
     }

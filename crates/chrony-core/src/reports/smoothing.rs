@@ -1,7 +1,7 @@
 //! SMOOTHING: the state of time smoothing (`chronyc smoothing`), which
 //! chronyd provides only with a `smoothtime` directive.
 
-use super::{FieldList, NamedFields, Record, Shape, Spec};
+use super::{Args, FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
 use crate::outcome::Facility;
 use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
@@ -42,7 +42,7 @@ impl Record for Smoothing {
         udp: true,
     };
 
-    fn request(_index: u32) -> Request {
+    fn request(_index: u32, _args: &Args) -> Request {
         Request::new(
             cmd::SMOOTHING,
             Self::SPEC.name,

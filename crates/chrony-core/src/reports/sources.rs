@@ -1,6 +1,6 @@
 //! SOURCE_DATA: one record per source (`chronyc sources`).
 
-use super::{Field, FieldList, NamedFields, Record, Shape, Spec};
+use super::{Args, Field, FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
 use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
@@ -77,7 +77,7 @@ impl Record for Source {
         udp: true,
     };
 
-    fn request(index: u32) -> Request {
+    fn request(index: u32, _args: &Args) -> Request {
         Request::new(
             cmd::SOURCE_DATA,
             Self::SPEC.name,

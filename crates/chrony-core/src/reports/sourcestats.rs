@@ -1,6 +1,6 @@
 //! SOURCESTATS: one record per source (`chronyc sourcestats`).
 
-use super::{FieldList, NamedFields, Record, Shape, Spec};
+use super::{Args, FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
 use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
@@ -58,7 +58,7 @@ impl Record for SourceStats {
         udp: true,
     };
 
-    fn request(index: u32) -> Request {
+    fn request(index: u32, _args: &Args) -> Request {
         Request::new(
             cmd::SOURCESTATS,
             Self::SPEC.name,

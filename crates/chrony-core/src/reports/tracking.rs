@@ -1,6 +1,6 @@
 //! TRACKING: the system clock's performance (`chronyc tracking`).
 
-use super::{Field, FieldList, NamedFields, Record, Shape, Spec};
+use super::{Args, Field, FieldList, NamedFields, Record, Shape, Spec};
 use crate::error::Result;
 use crate::protocol::request::{cmd, rpy, Layout, LibchronyAsk, Request};
 use crate::protocol::wire::Reader;
@@ -64,7 +64,7 @@ impl Record for Tracking {
         udp: true,
     };
 
-    fn request(_index: u32) -> Request {
+    fn request(_index: u32, _args: &Args) -> Request {
         Request::new(
             cmd::TRACKING,
             Self::SPEC.name,

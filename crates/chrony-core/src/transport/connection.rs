@@ -12,7 +12,7 @@ use crate::error::{ConnectionFailure, Error, Result};
 use crate::gate::{Closable, Gate};
 use crate::options::TransportKind;
 use crate::outcome;
-use crate::reports::Record;
+use crate::reports::{Args, Record};
 
 /// What `address()`, `transport_kind()` and `is_open()` report, and the
 /// endpoint a fresh state opens. Locked for a few instructions at a time,
@@ -290,8 +290,23 @@ impl NativeConnection {
         &self,
         policy: &Policy,
         interrupt: &dyn Fn() -> bool,
+        args: &Args,
     ) -> Result<R> {
-        self.call(policy, interrupt, super::read::one::<R>)
+        self.call(policy, interrupt, |t, p, i| {
+            super::read::one::<R>(t, p, i, args)
+        })
+    }
+
+    /// The records of the report `R` whose one reply holds a list.
+    pub(crate) fn in_reply<R: Record>(
+        &self,
+        policy: &Policy,
+        interrupt: &dyn Fn() -> bool,
+        args: &Args,
+    ) -> Result<Vec<R>> {
+        self.call(policy, interrupt, |t, p, i| {
+            super::read::in_reply::<R>(t, p, i, args)
+        })
     }
 
     /// Every record of the per-source report `R`.
@@ -299,8 +314,11 @@ impl NativeConnection {
         &self,
         policy: &Policy,
         interrupt: &dyn Fn() -> bool,
+        args: &Args,
     ) -> Result<Vec<R>> {
-        self.call(policy, interrupt, super::read::per_source::<R>)
+        self.call(policy, interrupt, |t, p, i| {
+            super::read::per_source::<R>(t, p, i, args)
+        })
     }
 }
 
