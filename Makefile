@@ -59,6 +59,14 @@ test-python: libchrony reference  ## Python suites with coverage (unit, contract
 	LIBCHRONY_PATH=$(abspath .libchrony/libchrony.so.0) $(PY) -m coverage run -m pytest tests
 	$(PY) -m coverage report
 
+.PHONY: wheel
+wheel:  ## dist/: the sdist, and from it the release abi3 manylinux_2_28 wheel (zig links it)
+	bash scripts/build-dist.sh
+
+.PHONY: test-packaging
+test-packaging: wheel  ## Check dist/: tags, metadata, sdist contents, install into a fresh venv without Rust
+	$(PY) -m pytest tests/packaging
+
 .PHONY: matrix-prepare
 matrix-prepare:  ## Prepare chronyd 4.6.1 (trixie) and 4.9 (sid) in .chronyd/ (about 7 MB each, once)
 	bash scripts/chronyd-versions.sh

@@ -21,7 +21,7 @@ def test_version_names_package_core_and_protocol(capsys: pytest.CaptureFixture[s
 
 def test_core_version_is_the_package_version() -> None:
     """One version: Cargo's workspace version, in the extension and the metadata."""
-    assert _core.CORE_VERSION == pychrony.__version__
+    assert pychrony.__version__ == _core.CORE_VERSION
     assert _core.PROTOCOL_VERSION == 6
 
 
