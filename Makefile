@@ -53,11 +53,23 @@ test-rust: libchrony  ## Rust tests (both backends), against real chronyd instan
 	LIBCHRONY_PATH=$(abspath .libchrony/libchrony.so.0) cargo test --workspace --locked --features chrony-core/libchrony
 
 .PHONY: test-python
-test-python: libchrony reference  ## Python suites with coverage (unit, contract, integration)
+test-python: libchrony reference  ## Python suites with coverage (unit, contract, integration, packaging: after make wheel)
 	# coverage starts before pytest, so it also sees pychrony imported by the
 	# pytest11 entry point (pytest-cov would start too late for that).
 	LIBCHRONY_PATH=$(abspath .libchrony/libchrony.so.0) $(PY) -m coverage run -m pytest tests
 	$(PY) -m coverage report
+
+.PHONY: wheel
+wheel:  ## dist/: the sdist, and from it the release abi3 manylinux_2_28 wheel (zig links it)
+	bash scripts/build-dist.sh
+
+.PHONY: test-packaging
+test-packaging: wheel  ## Check dist/: tags, metadata, sdist contents, install into a fresh venv without Rust
+	$(PY) -m pytest tests/packaging
+
+.PHONY: test-container
+test-container: wheel  ## Integration suite in a podman container (Debian 12, chronyd 4.3) with the wheel installed
+	bash scripts/test-container.sh
 
 .PHONY: matrix-prepare
 matrix-prepare:  ## Prepare chronyd 4.6.1 (trixie) and 4.9 (sid) in .chronyd/ (about 7 MB each, once)
@@ -72,4 +84,5 @@ bench: reference  ## Benchmarks: this package against pychrony 2.0.3 on the same
 	BENCH_CALLS=$${BENCH_CALLS:-200} $(PY) benchmarks/bench.py
 
 .PHONY: test
-test: setup lint test-rust test-python test-matrix bench  ## Everything CI runs: setup, lints, Rust and Python suites, chronyd matrix, benchmarks
+# wheel before test-python, whose `pytest tests` includes tests/packaging (dist/).
+test: setup lint test-rust wheel test-python test-matrix test-container bench  ## Everything CI runs: setup, lints, Rust and Python suites with the wheel's checks, chronyd matrix, container suite, benchmarks

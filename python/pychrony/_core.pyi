@@ -6,9 +6,15 @@ This module is private: ``pychrony.ChronyConnection`` and the module-level
 classes, so nothing here needs converting on the Python side.
 """
 
-from typing import Any, final
+from typing import Any, Final, final
 
-__all__ = ["Client", "reports"]
+__all__ = ["CORE_VERSION", "PROTOCOL_VERSION", "Client", "reports"]
+
+CORE_VERSION: Final[str]
+"""The compiled core's version (the Cargo workspace version, as in the wheel)."""
+
+PROTOCOL_VERSION: Final[int]
+"""The version of chronyd's command protocol the core speaks (6)."""
 
 @final
 class Client:

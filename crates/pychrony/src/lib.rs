@@ -253,6 +253,15 @@ mod _core {
     #[pymodule_export]
     use super::reports;
 
+    /// This extension's version: the Cargo workspace version, which
+    /// chrony-core shares and maturin gives the wheel (`pychrony.__version__`).
+    #[pymodule_export]
+    const CORE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+    /// The version of chronyd's command protocol that the core speaks.
+    #[pymodule_export]
+    const PROTOCOL_VERSION: u8 = chrony_core::protocol::PROTO_VERSION;
+
     /// Registers the exit hook, so that threads still calling when the
     /// interpreter exits never crash it.
     #[pymodule_init]
