@@ -52,6 +52,10 @@ reference:  ## Create .venv-reference with pychrony 2.0.3 (for comparison tests)
 test-rust: libchrony  ## Rust tests (both backends), against real chronyd instances
 	LIBCHRONY_PATH=$(abspath .libchrony/libchrony.so.0) cargo test --workspace --locked --features chrony-core/libchrony
 
+.PHONY: coverage-rust
+coverage-rust: libchrony  ## The Rust tests of test-rust, run once under cargo llvm-cov; line coverage of crates/
+	bash scripts/rust-coverage.sh
+
 .PHONY: test-python
 test-python: libchrony reference  ## Python suites with coverage (unit, contract, integration, packaging: after make wheel)
 	# coverage starts before pytest, so it also sees pychrony imported by the
@@ -84,5 +88,7 @@ bench: reference  ## Benchmarks: this package against pychrony 2.0.3 on the same
 	BENCH_CALLS=$${BENCH_CALLS:-200} $(PY) benchmarks/bench.py
 
 .PHONY: test
-# wheel before test-python, whose `pytest tests` includes tests/packaging (dist/).
-test: setup lint test-rust wheel test-python test-matrix test-container bench  ## Everything CI runs: setup, lints, Rust and Python suites with the wheel's checks, chronyd matrix, container suite, benchmarks
+# coverage-rust runs the tests of test-rust (instrumented), so test-rust is not
+# listed; wheel comes before test-python, whose `pytest tests` includes
+# tests/packaging (dist/).
+test: setup lint coverage-rust wheel test-python test-matrix test-container bench  ## Everything CI runs: setup, lints, Rust suites (with coverage) and Python suites, the wheel's checks, chronyd matrix, container suite, benchmarks

@@ -72,9 +72,14 @@ for req in docker/requirements-test.txt docker/requirements-reference.txt; do
 done
 t3=$SECONDS
 
+# The image this build replaces, removed (by id) once it is untagged.
+previous=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 podman build --quiet --file docker/Dockerfile --ignorefile docker/Dockerfile.dockerignore \
     --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg WHEELHOUSE_ONLY=1 --tag "$tag" . >/dev/null
 t4=$SECONDS
+if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$tag")" ]; then
+    podman rmi "$previous" >/dev/null 2>&1 || true
+fi
 
 # --init: an init as PID 1 reaps the lab's daemons once they are orphaned.
 status=0
