@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 __all__ = ["from_dict", "to_dict"]
@@ -44,8 +44,10 @@ def _is_sentinel_field(name: str) -> bool:
 
 
 def _flag_names(value: enum.Flag) -> list[str | int]:
-    """The names of the single-bit members set in `value`, in definition
-    order, then any bits no member names, as one int."""
+    """The names of the single-bit members set in `value`, in order.
+
+    Bits that no member names follow, as one int.
+    """
     names: list[str | int] = []
     covered = 0
     for member in type(value):
@@ -83,14 +85,6 @@ def _record_to_dict(record: object) -> dict[str, Any]:
     }
 
 
-@typing.overload
-def to_dict(report: Sequence[object]) -> list[dict[str, Any]]: ...
-
-
-@typing.overload
-def to_dict(report: object) -> dict[str, Any]: ...
-
-
 def to_dict(report: object) -> dict[str, Any] | list[dict[str, Any]]:
     """Turn a report into JSON-ready data (what ``pychrony --json`` prints).
 
@@ -113,8 +107,10 @@ def to_dict(report: object) -> dict[str, Any] | list[dict[str, Any]]:
 
 
 def _enum_in(annotation: object) -> type[enum.Enum] | None:
-    """The enum class a field's annotation names (``LeapStatus``, or the
-    ``NTPMode`` of ``NTPMode | int``), if any."""
+    """The enum class a field's annotation names, if any.
+
+    ``LeapStatus``, or the ``NTPMode`` of ``NTPMode | int``.
+    """
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return annotation
     for arg in typing.get_args(annotation):
@@ -168,7 +164,5 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
     missing = [name for name in fields if name not in data]
     if missing:
         raise TypeError(f"{cls.__name__} needs the field {', '.join(sorted(missing))}")
-    values = {
-        name: _from_plain(name, hints[name], value) for name, value in data.items()
-    }
+    values = {name: _from_plain(name, hints[name], value) for name, value in data.items()}
     return cls(**values)

@@ -6,6 +6,8 @@ chronyc's rule for "synchronised": the tracking report names a reference
 (``offset``) and the skew are within them.
 """
 
+from __future__ import annotations
+
 import time
 from collections.abc import Callable
 from typing import cast
@@ -23,7 +25,7 @@ _MIN_INTERVAL = 0.1
 
 
 def is_synced(status: TrackingStatus, max_correction: float = 0.0, max_skew: float = 0.0) -> bool:
-    """chronyc waitsync's rule: a real reference, correction and skew in limits.
+    """Tell whether `status` is synchronised by chronyc waitsync's rule.
 
     Args:
         status: A tracking report.

@@ -36,8 +36,10 @@ SELECTABLE = (SourceState.SELECTED, SourceState.UNSELECTED, SourceState.SELECTAB
 
 @dataclass(frozen=True)
 class Range:
-    """A monitoring-plugins threshold range: alerts outside [start, end],
-    or inside it when `inside`."""
+    """A monitoring-plugins threshold range.
+
+    It alerts outside [start, end], or inside it when `inside`.
+    """
 
     start: float
     end: float
@@ -51,8 +53,7 @@ class Range:
 
 
 def parse_range(text: str) -> Range:
-    """Parse ``[@]start:end`` (``N`` = ``0:N``, ``~`` = -infinity, empty end =
-    +infinity).
+    """Parse ``[@]start:end``: ``N`` is ``0:N``, ``~`` -infinity, an empty end +infinity.
 
     Raises:
         ValueError: `text` is not a range.
@@ -121,9 +122,7 @@ def _limit(value: Range | None) -> str:
     return "" if value is None else value.text
 
 
-def _perfdata(
-    status: TrackingStatus, sources: list[Source], args: argparse.Namespace
-) -> str:
+def _perfdata(status: TrackingStatus, sources: list[Source], args: argparse.Namespace) -> str:
     counted = [s for s in sources if not s.address.startswith("ID#")]
     selectable = sum(1 for s in counted if s.state in SELECTABLE)
     reachable = sum(1 for s in counted if s.reachability)
@@ -185,7 +184,10 @@ def judge(
         if ago > args.max_last_rx:
             shown = "never" if ago == 2**32 - 1 else f"{ago}s ago"
             problems.append(
-                (WARNING, f"last sample of {selected[0].address} {shown}, over {args.max_last_rx:g}s")
+                (
+                    WARNING,
+                    f"last sample of {selected[0].address} {shown}, over {args.max_last_rx:g}s",
+                )
             )
     state = max((level for level, _ in problems), default=OK)
     # The worst first, then in the order judged.

@@ -62,9 +62,11 @@ def _summary(report: ReportInfo) -> str:
 
 
 def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """The options every subcommand takes. Below the top level their
-    defaults are suppressed, so that a value given before the subcommand
-    stays unless given again after it."""
+    """The options every subcommand takes.
+
+    Below the top level their defaults are suppressed, so that a value given
+    before the subcommand stays unless given again after it.
+    """
 
     def default(value: object) -> object:
         return value if top else argparse.SUPPRESS
@@ -206,14 +208,12 @@ def output_format(args: argparse.Namespace) -> str:
 
 
 def error_line(exc: ChronyError) -> str:
-    """The one line a failure prints on stderr; the library's messages name
-    the cause and the fix."""
+    """The one line a failure prints on stderr (the library's message: cause and fix)."""
     return f"{PROG}: {' '.join(exc.message.split())}"
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
-    """Run the command line `argv` (default: ``sys.argv[1:]``); returns the
-    exit status."""
+    """Run the command line `argv` (default: ``sys.argv[1:]``); return the exit status."""
     out = stdout if stdout is not None else sys.stdout
     parser, subparsers = build_parser()
     try:
@@ -256,4 +256,3 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
 def run_console() -> NoReturn:
     """The ``pychrony`` console script."""
     sys.exit(main())
-

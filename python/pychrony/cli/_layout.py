@@ -62,7 +62,7 @@ def plain(value: object) -> object:
 
 
 def seconds_text(s: int) -> str:
-    """chronyc's ``print_seconds``: an interval in 4 columns with a unit."""
+    """An interval as chronyc's ``print_seconds``: in 4 columns with a unit."""
     if s == NEVER:
         return "   -"
     if s < 1200:
@@ -99,8 +99,10 @@ def _time_unit(magnitude: float) -> tuple[float, str, int]:
 
 
 def nanoseconds_text(s: float, signed: bool) -> str:
-    """chronyc's ``print_nanoseconds`` (`signed` False: the magnitude, 4
-    digits + unit) and ``print_signed_nanoseconds`` (a sign, 5 + unit)."""
+    """Seconds with a unit, as chronyc's ``print_nanoseconds``.
+
+    With `signed`, as ``print_signed_nanoseconds``: a sign and one column more.
+    """
     divisor, unit, decimals = _time_unit(abs(s))
     sub_second = unit in ("ns", "us", "ms")
     width = (4 if sub_second else 5) + (1 if signed else 0)
@@ -110,21 +112,24 @@ def nanoseconds_text(s: float, signed: bool) -> str:
 
 
 def ppm_text(f: float, signed: bool) -> str:
-    """chronyc's ``print_freq_ppm`` / ``print_signed_freq_ppm``."""
+    """A frequency as chronyc's ``print_freq_ppm`` / ``print_signed_freq_ppm``."""
     sign = "+" if signed else ""
     decimals = 3 if abs(f) < 99999.5 else 0
     return f"{f:{sign}10.{decimals}f}"
 
 
 def refid_name(ref_id: int) -> str:
-    """chronyc's reference-ID text: its printable ASCII bytes, others dropped."""
+    """A reference ID as chronyc's text: its printable ASCII bytes, others dropped."""
     raw = (ref_id & 0xFFFFFFFF).to_bytes(4, "big")
     return "".join(chr(byte) for byte in raw if 32 <= byte <= 126)
 
 
 def address_refid(address: str) -> int:
-    """The reference ID chronyd gives an address: IPv4 itself, IPv6 the first
-    4 bytes of its MD5; 0 for anything else (unspecified, ``ID#…``)."""
+    """The reference ID chronyd gives an address.
+
+    IPv4: the address; IPv6: the first 4 bytes of its MD5; 0 for anything
+    else (unspecified, ``ID#…``).
+    """
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
@@ -136,12 +141,12 @@ def address_refid(address: str) -> int:
 
 
 def date_text(when: float) -> str:
-    """chronyc's ``%T``: ``Mon Dec 01 23:04:45 2026`` (UTC)."""
+    """A date as chronyc's ``%T``: ``Mon Dec 01 23:04:45 2026`` (UTC)."""
     return time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(int(when // 1)))
 
 
 def timespec_text(when: float) -> str:
-    """chronyc's CSV form of a time: seconds since the epoch, 9 decimals."""
+    """A time in chronyc's CSV form: seconds since the epoch, 9 decimals."""
     whole = int(when // 1)
     nanos = round((when - whole) * 1e9)
     if nanos >= 1_000_000_000:
@@ -156,11 +161,12 @@ TIMESTAMP_TEXT = {"D": "Daemon", "K": "Kernel", "H": "Hardware"}
 
 
 def leap_text(value: object) -> str:
-    """chronyc's ``%L``: the leap status in words (``Invalid`` if unknown)."""
-    return LEAP_TEXT.get(_int(value), "Invalid")
+    """A leap status as chronyc's ``%L``: the leap status in words (``Invalid`` if unknown)."""
+    return LEAP_TEXT.get(code(value), "Invalid")
 
 
-def _int(value: object) -> int:
+def code(value: object) -> int:
+    """An enum's or a plain value's number (-1 when it has none)."""
     raw = plain(value)
     return int(raw) if isinstance(raw, (int, float)) else -1
 
@@ -191,7 +197,7 @@ def char(source: str | Getter) -> Value:
 
 def uint(source: str | Getter, width: int = 0, optional: bool = False) -> Value:
     """``%u``, ``%d``, ``%U``, ``%Q``: a decimal integer in `width` columns."""
-    return Value(_getter(source), lambda v: f"{_int(v):{width}d}", lambda v: str(_int(v)), optional)
+    return Value(_getter(source), lambda v: f"{code(v):{width}d}", lambda v: str(code(v)), optional)
 
 
 def octal(source: str | Getter, width: int) -> Value:
@@ -228,8 +234,10 @@ def fixed(source: str | Getter, decimals: int, width: int = 0, signed: bool = Fa
 
 
 def slow_fast(source: str | Getter, unit: str) -> Value:
-    """``%.9O`` (unit "seconds") / ``%.3F`` ("ppm"): the magnitude, the unit and
-    ``slow`` or ``fast``; CSV: the signed value with 9 / 3 decimals."""
+    """``%.9O`` (unit "seconds") / ``%.3F`` ("ppm"): magnitude, unit, slow or fast.
+
+    CSV: the signed value with 9 / 3 decimals.
+    """
     decimals = 9 if unit == "seconds" else 3
 
     def table(v: float) -> str:
@@ -249,7 +257,7 @@ def leap(source: str | Getter, short: bool = False) -> Value:
     """``%L`` (words) / ``%1L`` (one character); CSV: the words."""
     return Value(
         _getter(source),
-        (lambda v: LEAP_CHAR.get(_int(v), "?")) if short else leap_text,
+        (lambda v: LEAP_CHAR.get(code(v), "?")) if short else leap_text,
         leap_text,
     )
 
@@ -269,7 +277,7 @@ def ntp_mode(source: str | Getter) -> Value:
 
 
 def _ntp_mode(v: object) -> str:
-    return NTP_MODE_TEXT.get(_int(v), "Invalid")
+    return NTP_MODE_TEXT.get(code(v), "Invalid")
 
 
 def timestamping(source: str | Getter) -> Value:
@@ -285,7 +293,7 @@ def bits(source: str | Getter, count: int) -> Value:
     """``%.Nb``: the low `count` bits, most significant first."""
 
     def show(v: object) -> str:
-        return f"{_int(v) & ((1 << count) - 1):0{count}b}"
+        return f"{code(v) & ((1 << count) - 1):0{count}b}"
 
     return Value(_getter(source), show, show)
 
@@ -303,8 +311,7 @@ def _present(piece: Piece, record: object) -> bool:
 
 
 def table_lines(layout: Sequence[Line], record: object) -> list[str]:
-    """The table lines of one record (a line with a missing optional value
-    is left out)."""
+    """The table lines of one record (a line with a missing optional value is left out)."""
     out = []
     for line in layout:
         if not all(_present(piece, record) for piece in line):
@@ -329,5 +336,5 @@ def csv_line(layout: Sequence[Line], record: object) -> str:
 
 
 def header(title: str) -> list[str]:
-    """chronyc's column heading: the title and a line of ``=``."""
+    """A column heading as chronyc prints it: the title and a line of ``=``."""
     return [title, "=" * len(title)]

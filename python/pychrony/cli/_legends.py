@@ -1,6 +1,8 @@
-"""The legends chronyc prints above ``sources -v`` and ``selectdata -v``
-(its 80-column layout), word for word, so that readers of chronyc's output
-find the same key."""
+"""The legends chronyc prints above ``sources -v`` and ``selectdata -v``.
+
+Its 80-column layout, word for word, so that readers of chronyc's output
+find the same key.
+"""
 
 SOURCES = r"""
   .-- Source mode  '^' = server, '=' = peer, '#' = local clock.

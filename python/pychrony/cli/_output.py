@@ -1,5 +1,7 @@
-"""Reading reports and printing them: table, ``--json``, ``--json-lines``,
-``--csv``; one report, or ``all``."""
+"""Reading reports and printing them.
+
+As tables, ``--json``, ``--json-lines`` or ``--csv``; one report, or ``all``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pychrony
 from pychrony._connection import ChronyConnection
@@ -61,10 +63,14 @@ def read(
     return [r for r in result if args.all_sources or not _unresolved(r)]
 
 
+def _dicts(records: Sequence[Any]) -> list[dict[str, Any]]:
+    return cast("list[dict[str, Any]]", to_dict(list(records)))
+
+
 def _json_value(report: ReportInfo, records: Sequence[Any], single: bool) -> Any:
     if report.shape == "text":
         return records[0]
-    data = to_dict(list(records))
+    data = _dicts(records)
     return data[0] if single else data
 
 
@@ -77,7 +83,7 @@ def render(
     if fmt == "json-lines":
         if report.shape == "text":
             return [json.dumps(records[0])]
-        return [json.dumps(item) for item in to_dict(list(records))]
+        return [json.dumps(item) for item in _dicts(records)]
     layout = _reports.format_of(report.name, report.dataclass)
     if fmt == "csv":
         return _reports.csv(layout, records)
@@ -138,9 +144,7 @@ def all_handler(args: argparse.Namespace) -> int:
     lines: list[str] = []
     for report, records in gathered:
         if fmt == "json-lines":
-            lines.extend(
-                json.dumps({"report": report.name, **item}) for item in to_dict(list(records))
-            )
+            lines.extend(json.dumps({"report": report.name, **item}) for item in _dicts(records))
             continue
         if lines:
             lines.append("")

@@ -1,5 +1,6 @@
-"""Each report's table and CSV layout, as chronyc prints it (``chronyc -n``
-and ``chronyc -c -n``), keyed by the report's registry name.
+"""Each report's table and CSV layout, as ``chronyc -n`` and ``chronyc -c -n`` print it.
+
+Keyed by the report's registry name.
 
 The layouts use the field names of ``pychrony.models``; a report of the
 registry without a layout here is printed as ``field: value`` lines (table)
@@ -21,6 +22,7 @@ from pychrony.cli._layout import (
     bits,
     char,
     clientlog_interval,
+    code,
     csv_line,
     date,
     duration,
@@ -30,7 +32,6 @@ from pychrony.cli._layout import (
     leap,
     ntp_mode,
     octal,
-    plain,
     ppm,
     refid,
     refid_name,
@@ -74,14 +75,14 @@ def _in(name: str) -> Callable[[Indexed], Any]:
 
 
 def _source_mode(source: Any) -> str:
-    return {0: "^", 1: "=", 2: "#"}.get(plain(source.mode), " ")  # type: ignore[arg-type]
+    return {0: "^", 1: "=", 2: "#"}.get(code(source.mode), " ")
 
 
 _STATE_CHARS = {0: "*", 1: "?", 2: "x", 3: "~", 4: "+", 5: "-"}
 
 
 def _source_state(source: Any) -> str:
-    return _STATE_CHARS.get(plain(source.state), " ")  # type: ignore[arg-type]
+    return _STATE_CHARS.get(code(source.state), " ")
 
 
 def _tracking_name(status: Any) -> str:
@@ -97,9 +98,7 @@ def _option_chars(attribute: str) -> list[Value]:
     letters = ((0x1, "N"), (0x2, "P"), (0x4, "T"), (0x8, "R"))
 
     def letter(bit: int, shown: str) -> Value:
-        return char(
-            lambda r: shown if int(plain(getattr(r, attribute)) or 0) & bit else "-"  # type: ignore[call-overload]
-        )
+        return char(lambda r: shown if max(code(getattr(r, attribute)), 0) & bit else "-")
 
     return [*(letter(bit, shown) for bit, shown in letters), char(lambda r: "-")]
 
@@ -138,8 +137,13 @@ _NTPDATA_TOTALS = (
 )
 
 
+_TOTAL_LINES: list[Line] = [
+    [label, uint(name, optional=optional)] for label, name, optional in _NTPDATA_TOTALS
+]
+
+
 def _tests(shift: int, count: int) -> Value:
-    return bits(lambda r: int(plain(r.tests)) >> shift, count)  # type: ignore[call-overload]
+    return bits(lambda r: max(code(r.tests), 0) >> shift, count)
 
 
 FORMATS: dict[str, Format] = {
@@ -227,9 +231,7 @@ FORMATS: dict[str, Format] = {
         ],
         info=lambda records: "200 OK",
     ),
-    "serverstats": Format(
-        [[label, uint(name, optional=True)] for label, name in _SERVERSTATS]
-    ),
+    "serverstats": Format([[label, uint(name, optional=True)] for label, name in _SERVERSTATS]),
     "smoothing": Format(
         [
             [
@@ -285,7 +287,13 @@ FORMATS: dict[str, Format] = {
             ["Version         : ", uint("version")],
             ["Mode            : ", ntp_mode("mode")],
             ["Stratum         : ", uint("stratum")],
-            ["Poll interval   : ", uint("poll"), " (", fixed(lambda r: 2.0**r.poll, 0), " seconds)"],
+            [
+                "Poll interval   : ",
+                uint("poll"),
+                " (",
+                fixed(lambda r: 2.0**r.poll, 0),
+                " seconds)",
+            ],
             [
                 "Precision       : ",
                 uint("precision"),
@@ -313,7 +321,7 @@ FORMATS: dict[str, Format] = {
             ["Authenticated   : ", yes_no("authenticated")],
             ["TX timestamping : ", timestamping("tx_timestamping")],
             ["RX timestamping : ", timestamping("rx_timestamping")],
-            *([label, uint(name, optional=optional)] for label, name, optional in _NTPDATA_TOTALS),
+            *_TOTAL_LINES,
         ],
         gap=True,
     ),
@@ -348,7 +356,7 @@ FORMATS: dict[str, Format] = {
             [
                 text("address", -27),
                 " ",
-                text(lambda r: _AUTH_MODES.get(plain(r.mode), "?"), 4),
+                text(lambda r: _AUTH_MODES.get(code(r.mode), "?"), 4),
                 " ",
                 uint("key_id", 5),
                 " ",
@@ -399,7 +407,7 @@ FORMATS: dict[str, Format] = {
 
 
 def _log_time(when: float) -> str:
-    """chronyc's log form of a time: ``2026-12-01 23:04:45`` (UTC)."""
+    """A time in chronyc's log form: ``2026-12-01 23:04:45`` (UTC)."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(when // 1)))
 
 
@@ -435,8 +443,10 @@ def _rows(fmt: Format, records: Sequence[Any]) -> list[Any]:
 
 
 def table(fmt: Format, records: Sequence[Any], *, single: bool) -> list[str]:
-    """The table lines of a report: `records` holds its one record when
-    `single`, else its list."""
+    """The table lines of a report.
+
+    `records` holds its one record when `single`, else its list.
+    """
     out: list[str] = []
     if fmt.info is not None:
         out.append(fmt.info(records))
