@@ -59,6 +59,8 @@ def parse_range(text: str) -> Range:
         ValueError: `text` is not a range.
     """
     body = text[1:] if text.startswith("@") else text
+    if not body:
+        raise ValueError(f"invalid range {text!r}: use [@]START:END, N (0:N), N: or ~:N")
     start_text, sep, end_text = body.partition(":")
     if not sep:
         start_text, end_text = "0", body

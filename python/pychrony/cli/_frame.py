@@ -217,7 +217,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     out = stdout if stdout is not None else sys.stdout
     parser, subparsers = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            # Report them as the subcommand's own error (check: UNKNOWN).
+            shown = subparsers.get(args.command or "", parser)
+            shown.error(f"unrecognized arguments: {' '.join(extra)}")
     except UsageError as exc:
         if exc.parser is subparsers["check"]:
             from pychrony.cli import _check
