@@ -220,16 +220,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         args, extra = parser.parse_known_args(argv)
         if extra:
             # Report them as the subcommand's own error (check: UNKNOWN).
-            shown = subparsers.get(args.command or "", parser)
-            shown.error(f"unrecognized arguments: {' '.join(extra)}")
+            subparsers.get(args.command or "", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     except UsageError as exc:
         if exc.parser is subparsers["check"]:
             from pychrony.cli import _check
 
             return _check.unknown(exc.message, out)
-        shown = exc.parser or parser
-        shown.print_usage(sys.stderr)
-        print(f"{shown.prog}: error: {exc.message}", file=sys.stderr)
+        usage_of = exc.parser or parser
+        usage_of.print_usage(sys.stderr)
+        print(f"{usage_of.prog}: error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     if args.command is None:
         parser.print_help(out)
