@@ -220,7 +220,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         args, extra = parser.parse_known_args(argv)
         if extra:
             # Report them as the subcommand's own error (check: UNKNOWN).
-            subparsers.get(args.command or "", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+            subparsers.get(args.command or "", parser).error(
+                f"unrecognized arguments: {' '.join(extra)}"
+            )
     except UsageError as exc:
         if exc.parser is subparsers["check"]:
             from pychrony.cli import _check
