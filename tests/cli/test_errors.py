@@ -35,21 +35,25 @@ def assert_one_line_failure(done: object, *needles: str, status: int = 1) -> str
 
 def test_no_chronyd_at_the_address(tmp_path: Path) -> None:
     missing = str(tmp_path / "chronyd.sock")
-    err = assert_one_line_failure(run_cli("tracking", "-a", missing), missing)
+    err = assert_one_line_failure(run_cli("tracking", "-a", missing, process=True), missing)
     assert err.startswith("pychrony: ")
     assert "bindcmdaddress" in err  # the fix: name chronyd's socket
 
 
 def test_no_chronyd_on_a_udp_port() -> None:
-    done = run_cli("sources", "-a", "127.0.0.1:1", "--timeout", "0.05", "--retries", "0")
+    done = run_cli(
+        "sources", "-a", "127.0.0.1:1", "--timeout", "0.05", "--retries", "0", process=True
+    )
     assert_one_line_failure(done, "127.0.0.1")
 
 
 def test_a_stopped_chronyd(victim: chronylab.Instance) -> None:
     socket, port = victim.socket, victim.cmdport
     victim.stop()
-    assert_one_line_failure(run_cli("tracking", "-a", socket), socket)
-    done = run_cli("tracking", "-a", f"127.0.0.1:{port}", "--timeout", "0.05", "--retries", "0")
+    assert_one_line_failure(run_cli("tracking", "-a", socket, process=True), socket)
+    done = run_cli(
+        "tracking", "-a", f"127.0.0.1:{port}", "--timeout", "0.05", "--retries", "0", process=True
+    )
     assert_one_line_failure(done, f"127.0.0.1:{port}")
 
 
@@ -79,7 +83,7 @@ def test_permission_denied(client: chronylab.Instance) -> None:
 
 
 def test_unix_only_report_over_udp(udp_address: str) -> None:
-    err = assert_one_line_failure(run_cli("serverstats", "-a", udp_address), "501")
+    err = assert_one_line_failure(run_cli("serverstats", "-a", udp_address, process=True), "501")
     assert "Unix socket" in err
 
 
@@ -108,7 +112,7 @@ def test_bad_arguments_exit_2(argv: list[str], needle: str) -> None:
 
 
 def test_help_and_version() -> None:
-    done = run_cli("--help")
+    done = run_cli("--help", process=True)
     assert done.returncode == 0
     for command in ("tracking", "sources", "manual", "all", "check", "waitsync"):
         assert command in done.stdout
@@ -116,7 +120,7 @@ def test_help_and_version() -> None:
     assert sub.returncode == 0
     assert "--all-sources" in sub.stdout
     assert "--csv" in sub.stdout
-    version = run_cli("--version")
+    version = run_cli("--version", process=True)
     assert version.returncode == 0
     assert version.stdout.startswith("pychrony-rs ")
 

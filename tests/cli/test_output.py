@@ -241,3 +241,15 @@ def test_all_tables_are_the_reports_tables(client: chronylab.Instance) -> None:
     assert len(sections[1].splitlines()) - 1 == len(
         ok("sources", "--csv", "-a", client.socket).splitlines()
     )
+
+
+def test_python_m_pychrony_prints_chronycs_table(client: chronylab.Instance) -> None:
+    """The command as users run it, in its own process."""
+    for _ in range(ATTEMPTS):
+        theirs = chronylab.chronyc(client, "sources")
+        done = run_cli("sources", "-a", client.socket, process=True)
+        assert done.returncode == 0, done.stderr
+        if lines_agree(done.stdout.splitlines(), theirs.splitlines()) is None:
+            break
+    else:
+        pytest.fail(f"{done.stdout}\n--\n{theirs}")

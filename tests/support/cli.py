@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+
+from pychrony.cli import main
 
 #: How a report of the registry is asked of chronyc (``-n`` and ``-h`` are
 #: added by ``chronylab.chronyc``), and of pychrony: the list views with
@@ -42,16 +46,32 @@ def pychrony_args(report: str) -> list[str]:
     return [report.split()[0], *(["--all-sources"] if report in ALL_SOURCES else [])]
 
 
-def run_cli(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m pychrony ARGS`` (the installed package) and return what it did."""
-    return subprocess.run(
-        [sys.executable, "-m", "pychrony", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+def run_cli(
+    *args: str, process: bool = False, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``pychrony ARGS`` and return what it did (status, stdout, stderr).
+
+    With `process`, as ``python -m pychrony ARGS`` in a new interpreter (the
+    installed package, as users run it); else in this process, through
+    ``pychrony.cli.main`` (the same code from argv on, faster, and seen by
+    coverage).
+    """
+    if process:
+        return subprocess.run(
+            [sys.executable, "-m", "pychrony", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(args), stdout=out)
+        except SystemExit as exc:  # --help, --version
+            status = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(list(args), status, out.getvalue(), err.getvalue())
 
 
 def ok(*args: str) -> str:
