@@ -150,3 +150,23 @@ def test_import_pychrony_does_not_import_the_cli() -> None:
         check=True,
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_reader_that_goes_away_is_no_error(lab: chronylab.Lab) -> None:
+    """`pychrony all | head -c 10`: exit 0, no traceback, no broken-pipe noise
+    (150 sources: more than a pipe holds)."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "pychrony", "all", "--json", "-a", lab["many"].socket],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.read(10)
+        proc.stdout.close()
+        err = proc.stderr.read()
+        status = proc.wait(timeout=60)
+    assert status == 0
+    assert "Traceback" not in err
+    assert "BrokenPipe" not in err
+    assert all(line.startswith("pychrony all: ") for line in err.splitlines())

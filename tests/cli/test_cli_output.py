@@ -253,3 +253,9 @@ def test_python_m_pychrony_prints_chronycs_table(client: chronylab.Instance) -> 
             break
     else:
         pytest.fail(f"{done.stdout}\n--\n{theirs}")
+
+
+def test_manual_list_as_chronyc_spells_it(manual_daemon: chronylab.Instance) -> None:
+    assert ok("manual", "list", "-a", manual_daemon.socket) == ok(
+        "manual", "-a", manual_daemon.socket
+    )

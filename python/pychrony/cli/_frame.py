@@ -10,7 +10,10 @@ errors exit 2 (``check``: 3, with its status line on stdout).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import io
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
@@ -159,6 +162,16 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
 
     for report in REPORTS:
         sub = add(subcommand_of(report), _summary(report), _output.report_handler(report))
+        rest = report.name.split()[1:]
+        if rest:
+            # chronyc's own spelling is accepted too: `pychrony manual list`.
+            sub.add_argument(
+                "report_words",
+                nargs="?",
+                choices=[" ".join(rest)],
+                metavar=" ".join(rest).upper(),
+                help=f"optional, as in chronyc {report.name}",
+            )
         method = getattr(ChronyConnection, report.method)
         parameters = inspect.signature(method).parameters
         for arg in report.args:
@@ -254,7 +267,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # The reader went away (`pychrony sources | head -1`): not an error to report.
+        # The reader went away (`pychrony sources | head -1`): not an error to
+        # report; nothing more may reach the closed pipe at exit either.
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         return EXIT_OK
 
 
