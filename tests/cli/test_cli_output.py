@@ -19,8 +19,10 @@ import pytest
 import chronylab
 import pychrony
 from pychrony import ChronyConnection
+from pychrony.cli._output import unresolved
 from pychrony.registry import REPORTS, ReportInfo
 from support.cli import (
+    ALL_SOURCES,
     ATTEMPTS,
     CHRONYC_ARGS,
     csv_agrees,
@@ -118,6 +120,9 @@ def _library(inst: chronylab.Instance, report: ReportInfo) -> Any:
         value = getattr(conn, report.method)(**kwargs)
     if report.shape == "text":
         return value
+    if report.shape == "list" and report.name not in ALL_SOURCES:
+        # pychrony, as chronyc, lists resolved sources only unless told otherwise
+        value = [record for record in value if not unresolved(record)]
     return pychrony.to_dict(value)
 
 

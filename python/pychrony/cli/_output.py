@@ -30,7 +30,8 @@ class Unavailable(ChronyError):
     """chronyd does not provide an optional report (no RTC, no smoothtime)."""
 
 
-def _unresolved(record: object) -> bool:
+def unresolved(record: object) -> bool:
+    """Tell whether a record is of an unresolved source (``ID#…``)."""
     address = getattr(record, "address", None) or getattr(record, "remote_address", None)
     return isinstance(address, str) and address.startswith("ID#")
 
@@ -60,7 +61,7 @@ def read(
             raise Unavailable(exc.message, exc.error_code) from None
     if report.shape != "list":
         return [result]
-    return [r for r in result if args.all_sources or not _unresolved(r)]
+    return [r for r in result if args.all_sources or not unresolved(r)]
 
 
 def _dicts(records: Sequence[Any]) -> list[dict[str, Any]]:
