@@ -198,6 +198,19 @@ def test_installs_into_a_fresh_venv_and_reads_chronyd(
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.startswith(f"pychrony-rs {workspace_version()} (Rust core ")
 
+    # The console script of [project.scripts], reading the lab's chronyd.
+    script = subprocess.run(
+        [str(env_dir / "bin" / "pychrony"), "tracking", "--csv", "-a", client.socket],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert script.returncode == 0, script.stderr
+    assert len(script.stdout.split(",")) == 14
+
 
 def _sdist_names(sdist: Path) -> set[str]:
     with tarfile.open(sdist) as tf:
