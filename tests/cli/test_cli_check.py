@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import chronylab
+import pychrony
 from pychrony import LeapStatus, SourceState
 from pychrony.cli._check import CRITICAL, OK, UNKNOWN, WARNING, judge, parse_range
 from pychrony.cli._frame import build_parser
@@ -190,7 +191,7 @@ def _perfdata(line: str) -> dict[str, str]:
 
 
 @pytest.mark.integration
-def test_ok_on_a_synchronised_client(client: chronylab.Instance) -> None:
+def test_ok_on_a_synchronised_client(client: chronylab.Instance, synced: None) -> None:
     done = run_cli("check", "-a", client.socket, "-w", "1", "-c", "2", "--stratum-critical", "5")
     assert done.returncode == OK, done.stdout
     assert STATUS_LINE.match(done.stdout), done.stdout
@@ -264,3 +265,9 @@ def test_status_line_in_process_goes_to_the_given_stdout(tmp_path: Path) -> None
     out = io.StringIO()
     assert main(["check", "-a", str(tmp_path / "none.sock")], stdout=out) == CRITICAL
     assert out.getvalue().startswith("CHRONY CRITICAL: ")
+
+
+@pytest.fixture
+def synced(client: chronylab.Instance) -> None:
+    """Lab setup: the client has synchronised (it does within seconds of starting)."""
+    pychrony.wait_sync(client.socket, max_tries=100, interval=0.2)

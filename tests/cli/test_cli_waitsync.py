@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 TRY = re.compile(r"^try: (\d+), refid: ([0-9A-F]{8}), correction: \d+\.\d{9}, skew: \d+\.\d{3}$")
 
 
-def test_synchronised_client_returns_at_once(client: chronylab.Instance) -> None:
+def test_synchronised_client_returns_at_once(client: chronylab.Instance, synced: None) -> None:
     done = run_cli("waitsync", "-a", client.socket, "--max-tries", "3", "--interval", "0.1")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -29,7 +29,7 @@ def test_synchronised_client_returns_at_once(client: chronylab.Instance) -> None
     assert match.group(2) not in ("00000000", "7F7F0101")
 
 
-def test_csv_try_lines(client: chronylab.Instance) -> None:
+def test_csv_try_lines(client: chronylab.Instance, synced: None) -> None:
     done = run_cli("waitsync", "--csv", "-a", client.socket, "--max-tries", "1")
     assert done.returncode == 0, done.stderr
     assert re.fullmatch(r"1,[0-9A-F]{8},\d+\.\d{9},\d+\.\d{3}\n", done.stdout), done.stdout
@@ -61,7 +61,9 @@ def test_limits_are_applied(client: chronylab.Instance) -> None:
     assert len(done.stdout.splitlines()) == 2
 
 
-def test_library_returns_the_status_that_satisfied_it(client: chronylab.Instance) -> None:
+def test_library_returns_the_status_that_satisfied_it(
+    client: chronylab.Instance, synced: None
+) -> None:
     seen: list[int] = []
     status = pychrony.wait_sync(
         client.socket, max_tries=2, interval=0.1, on_try=lambda n, _: seen.append(n)
@@ -98,3 +100,9 @@ def test_command_reports_each_failed_try(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 2
     assert all(missing in line for line in done.stderr.splitlines())
+
+
+@pytest.fixture
+def synced(client: chronylab.Instance) -> None:
+    """Lab setup: the client has synchronised (it does within seconds of starting)."""
+    pychrony.wait_sync(client.socket, max_tries=100, interval=0.2)
