@@ -264,3 +264,16 @@ def test_manual_list_as_chronyc_spells_it(manual_daemon: chronylab.Instance) -> 
     assert ok("manual", "list", "-a", manual_daemon.socket) == ok(
         "manual", "-a", manual_daemon.socket
     )
+
+
+def test_libchrony_backend(client: chronylab.Instance, libchrony: str) -> None:
+    """Same table through libchrony; what libchrony lacks is skipped in `all`."""
+    native = ok("sources", "--csv", "--all-sources", "-a", client.socket).splitlines()
+    through = ok(
+        "sources", "--csv", "--all-sources", "--backend", "libchrony", "-a", client.socket
+    ).splitlines()
+    assert [line.split(",")[:4] for line in through] == [line.split(",")[:4] for line in native]
+    done = run_cli("all", "--backend", "libchrony", "-a", client.socket)
+    assert done.returncode == 0, done.stderr
+    assert "[tracking]" in done.stdout
+    assert "pychrony all: manual list skipped: " in done.stderr
