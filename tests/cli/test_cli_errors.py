@@ -170,3 +170,17 @@ def test_a_reader_that_goes_away_is_no_error(lab: chronylab.Lab) -> None:
     assert "Traceback" not in err
     assert "BrokenPipe" not in err
     assert all(line.startswith("pychrony all: ") for line in err.splitlines())
+
+
+def test_a_bad_source_address_is_a_usage_error(client: chronylab.Instance) -> None:
+    done = run_cli("sourcename", "not-an-address", "-a", client.socket)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("pychrony sourcename: error: ")
+    assert "not-an-address" in done.stderr
+    unknown = run_cli("sourcename", "10.9.9.9", "-a", client.socket)
+    assert unknown.returncode == 1
+    assert (
+        unknown.stderr
+        == "pychrony: chronyd answered the sourcename request with status 503 No such source\n"
+    )

@@ -15,7 +15,14 @@ import pychrony
 from pychrony._connection import ChronyConnection
 from pychrony._serialize import to_dict
 from pychrony.cli import _reports
-from pychrony.cli._frame import EXIT_OK, Handler, connection, output_format, subcommand_of
+from pychrony.cli._frame import (
+    EXIT_OK,
+    Handler,
+    UsageError,
+    connection,
+    output_format,
+    subcommand_of,
+)
 from pychrony.cli._legends import LEGENDS
 from pychrony.exceptions import (
     ChronyConnectionError,
@@ -107,7 +114,10 @@ def report_handler(report: ReportInfo) -> Handler:
         fmt = output_format(args)
         kwargs = _given_args(report, args)
         with connection(args) as conn:
-            records = read(conn, report, kwargs, args)
+            try:
+                records = read(conn, report, kwargs, args)
+            except (TypeError, ValueError) as exc:  # the report's own argument
+                raise UsageError(None, str(exc)) from None
         single = report.shape != "list" or bool(kwargs)
         _write(args, render(report, records, fmt, single=single, verbose=args.verbose))
         return EXIT_OK
