@@ -249,6 +249,8 @@ def test_unreachable_chronyd_is_critical_with_the_cause(tmp_path: Path) -> None:
         ["--bogus"],
         ["--timeout", "0"],
         ["--min-reach", "-1"],
+        ["--max-last-rx", "nan"],
+        ["--max-last-rx", "-5"],
     ],
 )
 def test_bad_arguments_are_unknown_on_stdout(argv: list[str]) -> None:

@@ -204,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 0:
             raise UsageError(None, f"--{name.replace('_', '-')} must be 0 or more, not {value}")
+    if args.max_last_rx is not None and not 0 <= args.max_last_rx < math.inf:
+        raise UsageError(None, f"--max-last-rx must be 0 seconds or more, not {args.max_last_rx}")
     try:
         with connection(args) as conn:
             status = conn.get_tracking()
