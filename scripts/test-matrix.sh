@@ -4,7 +4,7 @@
 # suites that talk to a real chronyd once per version, with the lab's
 # CHRONYLAB_CHRONYD / CHRONYLAB_CHRONYC pointing at that version:
 #
-#   * pytest tests/integration tests/reliability/test_real_chronyd.py
+#   * pytest tests/integration tests/cli tests/reliability/test_real_chronyd.py
 #   * cargo test --test lab --test differential (chrony-core, both backends)
 #
 # then prints one summary line per version. The system's chronyd is not part
@@ -53,7 +53,7 @@ print(tests - bad - skipped, bad, skipped)
 PY
 }
 
-pytest_targets=(tests/integration tests/reliability/test_real_chronyd.py)
+pytest_targets=(tests/integration tests/cli tests/reliability/test_real_chronyd.py)
 summary=()
 failed=0
 while read -r suite version dir; do

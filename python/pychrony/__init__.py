@@ -45,11 +45,14 @@ from pychrony._api import (
     get_tracking,
 )
 from pychrony._connection import ChronyConnection
+from pychrony._serialize import from_dict, to_dict
+from pychrony._sync import wait_sync
 from pychrony.exceptions import (
     ChronyConnectionError,
     ChronyDataError,
     ChronyError,
     ChronyLibraryError,
+    ChronyNotSynchronizedError,
     ChronyPermissionError,
     ChronyUnauthorizedError,
 )
@@ -104,4 +107,9 @@ __all__ = [  # noqa: RUF022 - upstream order first, pinned by tests/contract
     "get_source_name",
     "ManualSample",
     "get_manual_list",
+    # The command line's helpers (issue 12):
+    "to_dict",
+    "from_dict",
+    "wait_sync",
+    "ChronyNotSynchronizedError",
 ]

@@ -116,3 +116,13 @@ class ChronySubinterpreterError(ChronyError, ImportError):
     handlers still catch it. ``error_code`` is None. An addition over
     pychrony 2.0.3.
     """
+
+
+class ChronyNotSynchronizedError(ChronyError):
+    """chronyd did not become synchronised within the tries ``wait_sync`` had.
+
+    Raised by ``pychrony.wait_sync`` (and reported by ``pychrony waitsync``)
+    when the last try still found chronyd unsynchronised, or its correction
+    or skew above the limits given. ``error_code`` is None. An addition over
+    pychrony 2.0.3.
+    """

@@ -124,8 +124,28 @@ ADDITIONS = Additions(
         ),
         "ManualSample": DATACLASS,
         "get_manual_list": f"{_ONE_CALL} -> list[ManualSample]",
+        # The command line's helpers (issue 12).
+        "to_dict": "(report: object) -> dict[str, Any] | list[dict[str, Any]]",
+        "from_dict": "(cls: type[~T], data: Mapping[str, Any]) -> ~T",
+        "wait_sync": (
+            "(socket_path: str | None = None, *, max_tries: int = 0, max_correction: float = 0.0,"
+            " max_skew: float = 0.0, interval: float = 10.0,"
+            # (a Callable annotation renders with its classes' full names)
+            " on_try: Callable[[<class 'int'>, pychrony.models.TrackingStatus |"
+            " pychrony.exceptions.ChronyError], None] | None = None,"
+            f" {_SHOWN_OPTIONS}) -> TrackingStatus"
+        ),
+        "ChronyNotSynchronizedError": EXCEPTION,
     },
     exceptions={
+        # pychrony.wait_sync's "not synchronised in time" (issue 12).
+        "ChronyNotSynchronizedError": [
+            "ChronyNotSynchronizedError",
+            "ChronyError",
+            "Exception",
+            "BaseException",
+            "object",
+        ],
         # Raised in a sub-interpreter; an ImportError too, so that existing
         # ``except ImportError`` handlers keep catching it.
         "ChronySubinterpreterError": [

@@ -9,7 +9,6 @@ Moving values are bracketed between two reads of ours taken back to back
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -27,6 +26,7 @@ from pychrony import (
     Smoothing,
     SourceMode,
 )
+from support.lab import enter_manual_samples
 
 pytestmark = pytest.mark.integration
 
@@ -273,18 +273,6 @@ def test_source_name_is_not_a_libchrony_report(lab: chronylab.Lab, libchrony: st
 # -- manual list ---------------------------------------------------------------
 
 MANUAL_SAMPLES = 3
-
-
-def enter_manual_samples(inst: chronylab.Instance, count: int) -> None:
-    """Lab setup (not the library): manual mode on, then ``count`` samples
-    with ``chronyc settime``, a second or more apart (chronyd refuses a
-    sample too close to the previous one). The instance runs with ``-x``, so
-    the system clock is never touched."""
-    chronylab.chronyc(inst, "manual", "on")
-    for i in range(count):
-        shown = time.strftime("%H:%M:%S", time.localtime(time.time() + 1 + i))
-        chronylab.chronyc(inst, "settime", shown)
-        time.sleep(1.2)
 
 
 @pytest.fixture(scope="module")

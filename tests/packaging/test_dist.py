@@ -186,17 +186,25 @@ def test_installs_into_a_fresh_venv_and_reads_chronyd(
     assert version == workspace_version()
     assert int(stratum) >= 0 and int(sources) > 0
 
-    cli = subprocess.run(
-        [python, "-m", "pychrony", "--version"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    def installed(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+
+    cli = installed(python, "-m", "pychrony", "--version")
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.startswith(f"pychrony-rs {workspace_version()} (Rust core ")
+
+    # The console script of [project.scripts], reading the lab's chronyd.
+    script = installed(str(env_dir / "bin" / "pychrony"), "tracking", "--csv", "-a", client.socket)
+    assert script.returncode == 0, script.stderr
+    assert len(script.stdout.split(",")) == 14
 
 
 def _sdist_names(sdist: Path) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -58,3 +59,15 @@ def in_child(body: Callable[[], str], *, user: str | None = None) -> str:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, f"child failed:\n{out}"
     return out
+
+
+def enter_manual_samples(inst: chronylab.Instance, count: int) -> None:
+    """Lab setup (not the library): manual mode on, then ``count`` samples
+    with ``chronyc settime``, a second or more apart (chronyd refuses a
+    sample too close to the previous one). The instance runs with ``-x``, so
+    the system clock is never touched."""
+    chronylab.chronyc(inst, "manual", "on")
+    for i in range(count):
+        shown = time.strftime("%H:%M:%S", time.localtime(time.time() + 1 + i))
+        chronylab.chronyc(inst, "settime", shown)
+        time.sleep(1.2)
