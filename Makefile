@@ -72,7 +72,7 @@ test-packaging: wheel  ## Check dist/: tags, metadata, sdist contents, install i
 	$(PY) -m pytest tests/packaging
 
 .PHONY: test-container
-test-container: wheel  ## Integration suite in a podman container (Debian 12, chronyd 4.3) with the wheel installed
+test-container: wheel  ## Integration and CLI suites in a podman container (Debian 12, chronyd 4.3) with the wheel installed
 	bash scripts/test-container.sh
 
 .PHONY: matrix-prepare

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Container entry point: check that the lab can run chronyd here, then run the
-# integration suite (which starts its own lab instances) against the
-# installed wheel. Arguments are passed on to pytest, e.g.
+# integration and command-line suites (which start their own lab instances)
+# against the installed wheel. Arguments are passed on to pytest, e.g.
 # `... run --rm test -k many -x`.
 #
 # Selected out, since a container gets neither by default: tests that need
@@ -31,7 +31,8 @@ chronyc -n -h "$lab_dir/client/chronyd.sock" tracking
 python3 tests/lab/chronylab.py stop --dir "$lab_dir"
 trap - EXIT
 
-exec python -m pytest tests/integration -p no:cacheprovider \
+exec python -m pytest tests/integration tests/cli -p no:cacheprovider \
     --ignore=tests/integration/test_default_addresses.py \
     --deselect=tests/integration/test_failures.py::test_unix_socket_refused_for_unprivileged_user \
+    --deselect=tests/cli/test_cli_errors.py::test_permission_denied \
     "$@"

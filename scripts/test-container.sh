@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test-container`: the integration suite in a container, against the
+# `make test-container`: the integration and CLI suites in a container, against the
 # release wheel of `make wheel` (dist/), with podman.
 #
 #     scripts/test-container.sh [PYTEST ARGS...]
