@@ -162,6 +162,20 @@ impl<'a> Fields<'a> {
         )
     }
 
+    fn u8(&self, name: &str) -> Result<u8> {
+        let v = self.uint(name)?;
+        u8::try_from(v).map_err(|_| self.out_of_range(name, v))
+    }
+
+    /// A signed 8-bit field (ntpdata `poll`, `precision`: libchrony 0.2
+    /// sign-extends these, unlike its 16-bit ones).
+    fn i8(&self, name: &str) -> Result<i8> {
+        let index = self.field(name, raw::CHRONY_TYPE_INTEGER)?;
+        // SAFETY: the session is live and `index` a valid field.
+        let v = unsafe { (self.lib().chrony_get_field_integer)(self.ptr(), index) };
+        i8::try_from(v).map_err(|_| self.out_of_range(name, v))
+    }
+
     fn u16(&self, name: &str) -> Result<u16> {
         let v = self.uint(name)?;
         u16::try_from(v).map_err(|_| self.out_of_range(name, v))
@@ -228,6 +242,12 @@ impl<'a> Fields<'a> {
 impl NamedFields for Fields<'_> {
     fn has(&self, name: &str) -> bool {
         Fields::has(self, name)
+    }
+    fn u8(&self, name: &str) -> Result<u8> {
+        Fields::u8(self, name)
+    }
+    fn i8(&self, name: &str) -> Result<i8> {
+        Fields::i8(self, name)
     }
     fn u16(&self, name: &str) -> Result<u16> {
         Fields::u16(self, name)

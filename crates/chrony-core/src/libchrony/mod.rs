@@ -73,12 +73,14 @@ use libchrony_sys as raw;
 use crate::error::{Error, Result};
 use crate::gate::{Closable, Gate};
 use crate::options::{ClientOptions, TransportKind};
+use crate::outcome::RequestKind;
 use crate::outcome::{self, INTERRUPT_SLICE};
 use crate::protocol::reply::is_no_such_source;
 use crate::protocol::request::Request;
 use crate::protocol::PROTO_VERSION;
 use crate::report::{RtcData, Source, SourceStats, Tracking};
-use crate::reports::{source_count, Args, Record, SOURCE_LIST_ATTEMPTS};
+use crate::reports::{source_count, Args, Record, Shape, SourceMode, SOURCE_LIST_ATTEMPTS};
+use crate::IpAddr;
 use errors::{library_error, reply_error, version_error};
 use fields::Fields;
 pub use fields::{address_from_libchrony, poll_from_libchrony, timespec_from_libchrony};
@@ -469,9 +471,18 @@ impl Call<'_> {
         }
     }
 
+    /// Reads a list report as its shape says ([`Shape::PerAddress`]: see
+    /// [`Call::per_address`]; paged reports have no libchrony form).
+    fn records<R: Record>(&mut self, args: &Args) -> Result<Vec<R>> {
+        match R::SPEC.shape {
+            Shape::PerAddress { unresolved } => self.per_address::<R>(args, unresolved),
+            _ => self.per_source::<R>(args),
+        }
+    }
+
     /// Reads a per-source report: the count, then every record. When a
     /// record is gone (the list changed), starts again from a fresh count.
-    fn records<R: Record>(&mut self, args: &Args) -> Result<Vec<R>> {
+    fn per_source<R: Record>(&mut self, args: &Args) -> Result<Vec<R>> {
         let mut attempt = 0;
         'list: loop {
             attempt += 1;
@@ -486,6 +497,57 @@ impl Call<'_> {
                     other => other?,
                 }
                 out.push(R::from_fields(&self.fields(R::SPEC.name))?);
+            }
+            return Ok(out);
+        }
+    }
+
+    /// Reads a per-address report (ntpdata, authdata). libchrony asks for
+    /// these by source index: it sends SOURCESTATS for the index and then
+    /// the report's request for the address that names. For each index this
+    /// first reads the `sources` record (the address and mode, as the native
+    /// backend does), so that reference clocks (and, unless `unresolved`,
+    /// sources not resolved yet) are skipped: libchrony would give an empty
+    /// record for a reference clock, which is not a record of the report.
+    /// An empty record still met (a source replaced in between) is skipped
+    /// too. With an `address` argument only that source is returned, and
+    /// none is chronyd's "no such source", as from the native backend.
+    fn per_address<R: Record>(&mut self, args: &Args, unresolved: bool) -> Result<Vec<R>> {
+        let wanted = args.address_given();
+        let mut attempt = 0;
+        'list: loop {
+            attempt += 1;
+            self.exchange(Request::n_sources())?;
+            let n = source_count(self.session.record_count())?;
+            let mut out = Vec::new();
+            for index in 0..n {
+                let read = |c: &mut Self| -> Result<Option<R>> {
+                    c.exchange(Source::request(index, &Args::NONE))?;
+                    let source = Source::from_fields(&c.fields(Source::SPEC.name))?;
+                    let listed = source.mode != SourceMode::Refclock
+                        && (unresolved || !matches!(source.address, IpAddr::Id(_)));
+                    if wanted.map_or(!listed, |w| {
+                        w != source.address || source.mode == SourceMode::Refclock
+                    }) {
+                        return Ok(None);
+                    }
+                    c.exchange(R::request(index, args))?;
+                    if c.session.field_count() == 0 {
+                        return Ok(None);
+                    }
+                    Ok(Some(
+                        R::from_fields(&c.fields(R::SPEC.name))?.at_address(source.address),
+                    ))
+                };
+                match read(self) {
+                    Err(e) if is_no_such_source(&e) && attempt < SOURCE_LIST_ATTEMPTS => {
+                        continue 'list
+                    }
+                    other => out.extend(other?),
+                }
+            }
+            if out.is_empty() && wanted.is_some() {
+                return Err(outcome::no_such_source(R::SPEC.name, RequestKind::Report));
             }
             return Ok(out);
         }

@@ -1,7 +1,7 @@
 //! A report's own arguments ([`Spec::args`]), given by name as text (the
 //! Python keywords) and parsed here, once, for every layer above.
 
-use super::Spec;
+use super::{Shape, Spec};
 use crate::error::{Error, Result};
 use crate::protocol::wire::IpAddr;
 
@@ -30,8 +30,16 @@ impl Args {
         self.address.unwrap_or_default()
     }
 
+    /// The `address` argument, when one was given.
+    #[must_use]
+    pub fn address_given(&self) -> Option<IpAddr> {
+        self.address
+    }
+
     /// Parses `given` (name, text) against the arguments `spec` declares:
-    /// each declared one must be given once, nothing else may be.
+    /// each declared one must be given once, nothing else may be. The
+    /// arguments of a [`Shape::PerAddress`] report are optional (its
+    /// `address` picks one source; without it, every source).
     ///
     /// `address` takes what a source's address shows (`Source.address`,
     /// chronyc -n): `192.0.2.1`, `2001:db8::1`, or `ID#0000000001` for a
@@ -62,10 +70,11 @@ impl Args {
                 }
             }
         }
+        let optional = matches!(spec.shape, Shape::PerAddress { .. });
         if let Some(missing) = spec
             .args
             .iter()
-            .find(|a| !given.iter().any(|(n, _)| n == *a))
+            .find(|a| !optional && !given.iter().any(|(n, _)| n == *a))
         {
             return Err(Error::invalid_argument(format!(
                 "the {} report needs the argument {missing:?}",
