@@ -571,8 +571,7 @@ class ChronyConnection:
         return cast("list[ClientAccess]", self._require_client().read("clients"))
 
     def _read_by_address(self, name: str, address: str | None) -> object:
-        """Read the per-source report ``name``: every NTP source, or the
-        one at ``address``."""
+        """Read the per-source report ``name``: every NTP source, or the one at ``address``."""
         if address is None:
             return self._require_client().read(name)
         if not isinstance(address, str):

@@ -533,13 +533,12 @@ class NTPMode(Enum):
 
 
 class TimestampSource(Enum):
-    """Where a timestamp of the last NTP exchange was taken (``TX/RX
-    timestamping`` in ``chronyc ntpdata``).
+    """Where a timestamp of the last NTP exchange was taken (``TX/RX timestamping``).
 
-    The value is chronyd's character. ``NTPData`` holds a member, or the
-    plain one-character ``str`` for any other character: ``"\\x00"`` before
-    the source answered (chronyc prints "Invalid"), or a kind a newer
-    chronyd reports.
+    The value is chronyd's character, as ``chronyc ntpdata`` reports it.
+    ``NTPData`` holds a member, or the plain one-character ``str`` for any
+    other character: the NUL character before the source answered (chronyc
+    prints "Invalid"), or a kind a newer chronyd reports.
 
     Attributes:
         DAEMON: ``"D"``, taken by chronyd itself.
@@ -553,14 +552,13 @@ class TimestampSource(Enum):
 
 
 class NTPTests(_Flag):
-    """The tests of RFC 5905 and chronyd that the last response passed
-    (``NTP tests`` in ``chronyc ntpdata``, printed there as three groups of
-    bits: 1, 2, 3; 5, 6, 7; A, B, C, D).
+    """The tests of RFC 5905 and chronyd that the last response passed.
 
-    A set member means the test passed. chronyd's own bit assignment is used
-    (libchrony 0.2 names bits 0x4 and 0x2 the wrong way round). Bits this
-    version does not know (a newer chronyd's) are dropped, so reading never
-    fails on them; the interleaved and authenticated bits are
+    ``NTP tests`` in ``chronyc ntpdata`` prints them as three groups of bits (1,
+    2, 3; 5, 6, 7; A, B, C, D). A set member means the test passed. chronyd's
+    own bit assignment is used (libchrony 0.2 names bits 0x4 and 0x2 the wrong
+    way round). Bits this version does not know (a newer chronyd's) are dropped,
+    so reading never fails on them; the interleaved and authenticated bits are
     ``NTPData.interleaved`` and ``NTPData.authenticated``.
 
     Attributes:
@@ -596,7 +594,7 @@ class NTPData:
 
     chronyd serves this report on its Unix socket only. Reference clocks
     have none. A source that never answered has leap 0, version 0, mode 0,
-    timestamp characters ``"\\x00"`` and an empty ``local_address``. See
+    NUL timestamp characters and an empty ``local_address``. See
     https://chrony-project.org/doc/4.6/chronyc.html#ntpdata.
 
     Attributes:
@@ -685,11 +683,11 @@ class NTPData:
 
 
 class SelectState(Enum):
-    """How chronyd's source selection treats a source (column ``S`` of
-    ``chronyc selectdata``; the value is chronyc's letter).
+    """How chronyd's source selection treats a source (``chronyc selectdata``).
 
-    ``SelectData.state`` holds a member, or the plain one-character ``str``
-    for a letter a newer chronyd reports.
+    The value is chronyc's letter in column ``S``. ``SelectData.state`` holds a
+    member, or the plain one-character ``str`` for a letter a newer chronyd
+    reports.
 
     Attributes:
         NOSELECT: ``N``, not selectable: it has the ``noselect`` option.
@@ -743,11 +741,10 @@ class SelectState(Enum):
 
 
 class SelectOptions(_Flag):
-    """Selection options of a source (``COpts``/``EOpts`` of ``chronyc
-    selectdata``: ``N``, ``P``, ``T``, ``R``).
+    """Selection options of a source (``COpts``/``EOpts`` of ``chronyc selectdata``).
 
-    Bits this version does not know (a newer chronyd's) are dropped, so
-    reading never fails on them.
+    chronyc shows them as ``N``, ``P``, ``T``, ``R``. Bits this version does not
+    know (a newer chronyd's) are dropped, so reading never fails on them.
 
     Attributes:
         NOSELECT: ``noselect``, never selected.
@@ -865,13 +862,13 @@ class AuthData:
 
 @dataclass(frozen=True)
 class ClientAccess:
-    """One client chronyd has served, as ``chronyc clients`` (and ``clients
-    -k`` for the NTS-KE columns) shows it.
+    """One client chronyd has served, as ``chronyc clients`` shows it.
 
-    chronyd serves this report on its Unix socket only; requests on its Unix
-    socket are not counted per client. Intervals are log2 seconds, 127 when
-    unknown; ``last_*_ago`` are 4294967295 when the client never used that
-    service. See https://chrony-project.org/doc/4.6/chronyc.html#clients.
+    ``chronyc clients -k`` shows the NTS-KE columns. chronyd serves this report
+    on its Unix socket only; requests on its Unix socket are not counted per
+    client. Intervals are log2 seconds, 127 when unknown; ``last_*_ago`` are
+    4294967295 when the client never used that service. See
+    https://chrony-project.org/doc/4.6/chronyc.html#clients.
 
     Attributes:
         address: The client's address (``Hostname``).

@@ -87,9 +87,7 @@ REPORTS: tuple[ReportInfo, ...] = (
         "manual list", "get_manual_list", ManualSample, "list", (), True, "make_manual_sample"
     ),
     ReportInfo("ntpdata", "get_ntp_data", NTPData, "list", ("address",), False, "make_ntp_data"),
-    ReportInfo(
-        "selectdata", "get_select_data", SelectData, "list", (), False, "make_select_data"
-    ),
+    ReportInfo("selectdata", "get_select_data", SelectData, "list", (), False, "make_select_data"),
     ReportInfo(
         "authdata", "get_auth_data", AuthData, "list", ("address",), False, "make_auth_data"
     ),

@@ -161,9 +161,7 @@ def secure(lab: chronylab.Lab) -> Iterator[chronylab.Instance]:
 
 
 @pytest.fixture(params=["client", "secure"])
-def ntp_client(
-    request: pytest.FixtureRequest, lab: chronylab.Lab
-) -> chronylab.Instance:
+def ntp_client(request: pytest.FixtureRequest, lab: chronylab.Lab) -> chronylab.Instance:
     """The lab's client (never-answering, unresolved and refclock sources) and
     the secure one (authentication, interleaved mode)."""
     if request.param == "secure":
@@ -269,9 +267,11 @@ def test_ntpdata_by_address(
     assert caught.value.error_code == 11
     with pytest.raises(ValueError, match="reference clock"):
         pychrony.get_ntp_data(inst.socket, address=chronylab.REFCLOCK_REFID, backend=backend)
-    with ChronyConnection(inst.socket, backend=backend) as conn:
-        with pytest.raises(TypeError, match="address must be a str or None"):
-            conn.get_ntp_data(1)  # type: ignore[arg-type]
+    with (
+        ChronyConnection(inst.socket, backend=backend) as conn,
+        pytest.raises(TypeError, match="address must be a str or None"),
+    ):
+        conn.get_ntp_data(1)  # type: ignore[arg-type]
 
 
 # -- selectdata ----------------------------------------------------------------
@@ -445,7 +445,12 @@ REPORTS = {
 @pytest.mark.parametrize(
     ("report", "backend"),
     # libchrony has no clients report (test_clients_is_not_a_libchrony_report).
-    [(r, b) for r in REPORTS for b in ("native", "libchrony") if (r, b) != ("clients", "libchrony")],
+    [
+        (r, b)
+        for r in REPORTS
+        for b in ("native", "libchrony")
+        if (r, b) != ("clients", "libchrony")
+    ],
 )
 def test_over_udp_is_unauthorized(
     lab: chronylab.Lab, report: str, backend: str, request: pytest.FixtureRequest

@@ -5,7 +5,6 @@
 //! the engine's per-address and paged reads against the fake chronyd
 //! (sources skipped, requests, restarts, pages, never a reset).
 
-#[allow(dead_code)]
 mod common;
 #[path = "common/recorded.rs"]
 mod recorded;
@@ -17,7 +16,8 @@ use common::{cmd, rpy, sample_source, Daemon, Fake, Out, Seen, Via};
 use recorded::{hex, FIXTURES};
 
 use chrony_core::reports::{
-    decode, decode_records, decode_with, Args, AuthData, ClientAccess, NtpData, Record, SelectData,
+    decode, decode_records, decode_with, Args, AuthData, ClientAccess, Field, NtpData, Record,
+    SelectData, Value as FieldValue,
 };
 use chrony_core::{Client, ClientOptions, IpAddr, SourceMode};
 use serde_json::Value;
@@ -390,16 +390,15 @@ fn unknown_values_are_kept_as_plain_values() {
             .map(|(_, v)| v.clone())
             .unwrap()
     };
-    use chrony_core::reports::{Field, Value};
     assert_eq!(
         get("rx_timestamping"),
-        Value::MemberOrChar(Field::TIMESTAMP_SOURCE, b'?')
+        FieldValue::MemberOrChar(Field::TIMESTAMP_SOURCE, b'?')
     );
-    assert_eq!(get("mode"), Value::MemberOrInt(Field::NTP_MODE, 4));
+    assert_eq!(get("mode"), FieldValue::MemberOrInt(Field::NTP_MODE, 4));
     // The flag's unknown bits (0x0400..0x2000) are dropped; 0x8000 is the bool.
-    assert_eq!(get("tests"), Value::Member(Field::NTP_TESTS, 0x3FF));
-    assert_eq!(get("authenticated"), Value::Bool(true));
-    assert_eq!(get("total_kernel_tx"), Value::Absent);
+    assert_eq!(get("tests"), FieldValue::Member(Field::NTP_TESTS, 0x3FF));
+    assert_eq!(get("authenticated"), FieldValue::Bool(true));
+    assert_eq!(get("total_kernel_tx"), FieldValue::Absent);
 }
 
 /// A client table of `records` entries spread over `n_indices` slots (every
@@ -415,7 +414,7 @@ fn clients_fake(records: u32, n_indices: u32) -> Fake {
         let mut n = 0u32;
         let mut index = first;
         while index < n_indices && n < 8 {
-            if index % 2 == 0 && index / 2 < records {
+            if index.is_multiple_of(2) && index / 2 < records {
                 let at = 12 + 60 * n as usize;
                 let address = IpAddr::V4([10, 0, 0, u8::try_from(index / 2).unwrap()].into());
                 body[at..at + 20].copy_from_slice(&common::wire::ip_addr(&address));
