@@ -1,4 +1,4 @@
-//! The libchrony backend: the same four reports as [`crate::Client`], read
+//! The libchrony backend: the reports libchrony 0.2 has, read
 //! through chrony's C client library instead of the native codec.
 //!
 //! libchrony is loaded at run time by `libchrony-sys` (`LIBCHRONY_PATH`, else
@@ -43,6 +43,14 @@
 //!   post-4.8 chronyd's RPY_NULL for a vanished source `CHRONY_NEW_SERVER`:
 //!   with the peeked status both restart the list from a fresh count, as the
 //!   native backend does;
+//! * ntpdata's `flags` names bits 0x4 and 0x2 `testC` and `testB`, the wrong
+//!   way round (chronyd's 0x4 is testB): the raw bits are read, never the
+//!   names, so both backends give chronyd's assignment;
+//! * ntpdata and authdata are asked for by source index, and libchrony gives
+//!   an empty record (no fields) for a reference clock: the backend reads
+//!   the `sources` record of each index first and skips reference clocks
+//!   (and, for ntpdata, unresolved sources) as the native backend does, and
+//!   skips any empty record still met;
 //! * `chrony_open_socket` parses ports with `atoi` (`:70000` wraps to 4464,
 //!   `:x` means port 0): addresses are validated with
 //!   [`Endpoint::parse`](crate::Endpoint::parse) first and passed on in
