@@ -511,6 +511,46 @@ fn authdata_is_the_same() {
     assert_eq!(one.len(), 1);
 }
 
+/// libchrony formats the SOURCESTATS address of an ntpdata or authdata
+/// request into its shared string buffer inside its request and reply
+/// calls; the backend serialises those with the field reads. Per-address
+/// reads on some threads must not corrupt the addresses read on others.
+#[test]
+fn per_address_reads_keep_other_sessions_strings() {
+    let Some(lab) = shared_lab() else { return };
+    let many = Client::connect(Some(&lab.socket("many")), options()).unwrap();
+    let expected: Vec<IpAddr> = many.sources().unwrap().iter().map(|s| s.address).collect();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (lab, expected) = (&lab, &expected);
+            scope.spawn(move || {
+                for round in 0..10 {
+                    if t % 2 == 0 {
+                        let lib = LibchronyClient::connect(Some(&lab.socket("client")), options())
+                            .unwrap();
+                        let ntp: Vec<NtpData> =
+                            lib.records_with(&Args::NONE, &never_interrupt).unwrap();
+                        assert!(ntp.len() >= 3, "thread {t} round {round}");
+                        let auth: Vec<AuthData> =
+                            lib.records_with(&Args::NONE, &never_interrupt).unwrap();
+                        assert!(auth.len() >= 4, "thread {t} round {round}");
+                    } else {
+                        let lib =
+                            LibchronyClient::connect(Some(&lab.socket("many")), options()).unwrap();
+                        let got: Vec<IpAddr> = lib
+                            .sources_interruptible(&never_interrupt)
+                            .unwrap()
+                            .iter()
+                            .map(|s| s.address)
+                            .collect();
+                        assert_eq!(&got, expected, "thread {t} round {round}");
+                    }
+                }
+            });
+        }
+    });
+}
+
 #[test]
 fn concurrent_sessions_read_their_own_addresses() {
     let Some(lab) = shared_lab() else { return };

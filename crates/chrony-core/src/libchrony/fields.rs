@@ -13,8 +13,18 @@ use crate::protocol::wire::{IpAddr, Timespec};
 use crate::reports::NamedFields;
 
 /// libchrony 0.1/0.2 format address fields into one static buffer shared by
-/// every session: field reads of all sessions take this lock.
+/// every session: field reads of all sessions take this lock, and so does
+/// every call that may format one inside libchrony ([`string_lock`]).
 static FIELD_LOCK: ProcessLock = ProcessLock::new();
+
+/// The lock of libchrony's shared string buffer, for the calls that write
+/// it besides field reads: asking for an ntpdata or authdata record and
+/// processing a reply (libchrony then formats the SOURCESTATS record's
+/// address, to see whether it is a reference clock, before it sends the
+/// request for that address). Not to be taken while a [`Fields`] is alive.
+pub(super) fn string_lock() -> ProcessGuard<'static> {
+    FIELD_LOCK.lock()
+}
 
 /// Restores the sign of the sources `poll` field, which libchrony 0.1/0.2
 /// return as the unsigned 16-bit wire value (65530 for −6). Values already

@@ -30,7 +30,9 @@
 //!   taken as seconds and nanoseconds are not clamped:
 //!   [`timespec_from_libchrony`] applies chronyd's rules;
 //! * string fields share one static buffer across all sessions: field reads
-//!   are serialised process-wide and each string is copied at once;
+//!   are serialised process-wide and each string is copied at once; so are
+//!   requests and reply processing, since for ntpdata and authdata libchrony
+//!   formats an address there itself (`fields::string_lock`);
 //! * addresses come back as text ([`address_from_libchrony`] parses them
 //!   back; `?`, libchrony's text for an unknown family, is UNSPEC as in
 //!   chronyd), and a reference clock's `sources` record carries a
@@ -88,7 +90,6 @@ use crate::protocol::request::Request;
 use crate::protocol::PROTO_VERSION;
 use crate::report::{RtcData, Source, SourceStats, Tracking};
 use crate::reports::{source_count, Args, Record, Shape, SourceMode, SOURCE_LIST_ATTEMPTS};
-use crate::IpAddr;
 use errors::{library_error, reply_error, version_error};
 use fields::Fields;
 pub use fields::{address_from_libchrony, poll_from_libchrony, timespec_from_libchrony};
@@ -361,7 +362,10 @@ impl Call<'_> {
         let mut attempt: u32 = 0;
         let mut reopened = false;
         loop {
-            let code = self.session.issue(&req);
+            let code = {
+                let _strings = fields::string_lock();
+                self.session.issue(&req)
+            };
             if code != raw::CHRONY_OK {
                 let e = io::Error::last_os_error();
                 match (code, e.kind()) {
@@ -451,7 +455,10 @@ impl Call<'_> {
                 }
                 Err(e) => return Err(self.recv_error(e)),
             };
-            let code = self.session.process_response();
+            let code = {
+                let _strings = fields::string_lock();
+                self.session.process_response()
+            };
             if code != raw::CHRONY_OK {
                 let os_error = io::Error::last_os_error();
                 return Err(reply_error(
@@ -532,11 +539,11 @@ impl Call<'_> {
                 let read = |c: &mut Self| -> Result<Option<R>> {
                     c.exchange(Source::request(index, &Args::NONE))?;
                     let source = Source::from_fields(&c.fields(Source::SPEC.name))?;
-                    let listed = source.mode != SourceMode::Refclock
-                        && (unresolved || !matches!(source.address, IpAddr::Id(_)));
-                    if wanted.map_or(!listed, |w| {
-                        w != source.address || source.mode == SourceMode::Refclock
-                    }) {
+                    let take = match wanted {
+                        Some(w) => w == source.address && source.mode != SourceMode::Refclock,
+                        None => source.listed_by_address(unresolved),
+                    };
+                    if !take {
                         return Ok(None);
                     }
                     c.exchange(R::request(index, args))?;

@@ -6,7 +6,7 @@ use super::{Policy, Transport};
 use crate::error::{DataFailure, Error, Result};
 use crate::protocol::reply::{check, decode_count, is_no_such_source};
 use crate::protocol::request::Request;
-use crate::reports::{source_count, Args, Record, Shape, Source, SourceMode, SOURCE_LIST_ATTEMPTS};
+use crate::reports::{source_count, Args, Record, Shape, Source, SOURCE_LIST_ATTEMPTS};
 use crate::IpAddr;
 
 /// The one record of `R`.
@@ -107,17 +107,6 @@ pub(crate) fn per_source<R: Record>(
     })
 }
 
-/// The addresses of the NTP sources: every source's SOURCE_DATA, reference
-/// clocks left out, and sources not resolved yet unless `unresolved`.
-pub(crate) fn ntp_addresses(sources: &[Source], unresolved: bool) -> Vec<IpAddr> {
-    sources
-        .iter()
-        .filter(|s| s.mode != SourceMode::Refclock)
-        .filter(|s| unresolved || !matches!(s.address, IpAddr::Id(_)))
-        .map(|s| s.address)
-        .collect()
-}
-
 /// The record of every NTP source of the per-address report `R`: the
 /// sources (pipelined), then `R` for each NTP source's address (pipelined).
 fn per_address<R: Record>(
@@ -129,7 +118,11 @@ fn per_address<R: Record>(
     from_count(transport, policy, interrupt, |t, n| {
         let reqs: Vec<Request> = (0..n).map(|i| Source::request(i, &Args::NONE)).collect();
         let sources = exchange_all::<Source>(t, policy, interrupt, &reqs)?;
-        let addresses = ntp_addresses(&sources, unresolved);
+        let addresses: Vec<IpAddr> = sources
+            .iter()
+            .filter(|s| s.listed_by_address(unresolved))
+            .map(|s| s.address)
+            .collect();
         let reqs: Vec<Request> = addresses
             .iter()
             .map(|a| R::request(0, &Args::with_address(*a)).listed())
