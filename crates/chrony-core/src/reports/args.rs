@@ -107,7 +107,7 @@ fn parse_address(spec: &Spec, text: &str) -> Result<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::{Activity, Record, SourceName};
+    use crate::reports::{Activity, NtpData, Record, SourceName};
 
     const NAMED: Spec = SourceName::SPEC;
     const PLAIN: Spec = Activity::SPEC;
@@ -128,6 +128,17 @@ mod tests {
             assert_eq!(e.error_code(), Some(7), "{bad}");
             assert!(e.to_string().contains("ID#NNNNNNNNNN"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_per_address_report_takes_its_address_optionally() {
+        let spec = NtpData::SPEC;
+        let every = Args::parse(&spec, &[]).unwrap();
+        assert_eq!(every.address_given(), None);
+        let one = Args::parse(&spec, &[("address", "ID#0000000001")]).unwrap();
+        assert_eq!(one.address_given(), Some(IpAddr::Id(1)));
+        let e = Args::parse(&spec, &[("address", "GPS")]).unwrap_err();
+        assert!(e.to_string().contains("reference clock"), "{e}");
     }
 
     #[test]
