@@ -39,8 +39,9 @@ __all__ = ["REPORTS", "ReportInfo", "Shape", "by_name"]
 
 #: ``"single"``: one record; ``"optional"``: one record, or None when chronyd
 #: does not provide the report (the module function raises instead);
-#: ``"list"``: a list of records (one per source, or the list one reply
-#: holds, such as ``manual list``'s samples); ``"text"``: a ``str`` (``dataclass`` is
+#: ``"list"``: a list of records (one per source, one per NTP source for
+#: ``ntpdata`` and ``authdata``, every page of ``clients``, or the list one
+#: reply holds, such as ``manual list``'s samples); ``"text"``: a ``str`` (``dataclass`` is
 #: ``str``).
 Shape = Literal["single", "optional", "list", "text"]
 

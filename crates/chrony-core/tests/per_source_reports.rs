@@ -503,3 +503,37 @@ fn a_page_that_does_not_advance_is_an_error() {
     assert!(e.to_string().contains("would not advance"), "{e}");
     assert_eq!(ClientAccess::SPEC.name, "clients");
 }
+
+#[test]
+fn the_requests_of_a_stage_are_pipelined() {
+    // The fake answers the NTP_DATA requests only in pairs: a client that
+    // waited for each reply before the next request would have to resend.
+    let (d, addresses) = per_address_daemon();
+    let held: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let fake = Fake::start(move |seen: &Seen| {
+        if seen.command != cmd::NTP_DATA {
+            return vec![Out::now(d.answer(seen))];
+        }
+        let answer = answer_by_address(&d, seen, &Mutex::new(0));
+        let mut held = held.lock().unwrap();
+        held.push(answer);
+        if held.len() < 2 {
+            return Vec::new();
+        }
+        held.drain(..).map(Out::now).collect()
+    });
+    let client = Client::connect(Some(&fake.address(Via::Unix)), options()).unwrap();
+    let ntp: Vec<NtpData> = client.records_with(&Args::NONE, &|| false).unwrap();
+    assert_eq!(ntp.len(), 2);
+    assert_eq!(ntp[1].remote_address, addresses[3]);
+    let ntp_requests: Vec<Seen> = fake
+        .requests()
+        .into_iter()
+        .filter(|s| s.command == cmd::NTP_DATA)
+        .collect();
+    assert_eq!(ntp_requests.len(), 2);
+    assert!(
+        ntp_requests.iter().all(|s| s.attempt == 0),
+        "nothing resent"
+    );
+}
