@@ -10,8 +10,12 @@ from typing import cast
 from pychrony._connection import ChronyConnection
 from pychrony.models import (
     Activity,
+    AuthData,
+    ClientAccess,
     ManualSample,
+    NTPData,
     RTCData,
+    SelectData,
     ServerStats,
     Smoothing,
     Source,
@@ -21,8 +25,12 @@ from pychrony.models import (
 
 __all__ = [
     "get_activity",
+    "get_auth_data",
+    "get_clients",
     "get_manual_list",
+    "get_ntp_data",
     "get_rtc_data",
+    "get_select_data",
     "get_server_stats",
     "get_smoothing",
     "get_source_name",
@@ -345,3 +353,149 @@ def get_manual_list(
     """
     with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
         return conn.get_manual_list()
+
+
+def get_ntp_data(
+    socket_path: str | None = None,
+    *,
+    address: str | None = None,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> list[NTPData]:
+    """Read the last NTP exchange with each NTP source (``chronyc ntpdata``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search. chronyd serves the report on its Unix socket.
+        address: Only the source with this address, as ``Source.address``
+            holds it; None for every NTP source.
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        One ``NTPData`` per NTP source (see ``ChronyConnection.get_ntp_data``).
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range, the backend is unknown, or
+            ``address`` is not a source address.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyUnauthorizedError: Asked over UDP, where chronyd refuses it.
+        ChronyDataError: No NTP source has that address, or the reply is
+            malformed.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_ntp_data(address)
+
+
+def get_select_data(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> list[SelectData]:
+    """Read how source selection sees each source (``chronyc selectdata -a``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search. chronyd serves the report on its Unix socket.
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        One ``SelectData`` per source, reference clocks included.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyUnauthorizedError: Asked over UDP, where chronyd refuses it.
+        ChronyDataError: The reply is malformed or holds invalid values.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_select_data()
+
+
+def get_auth_data(
+    socket_path: str | None = None,
+    *,
+    address: str | None = None,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> list[AuthData]:
+    """Read how each NTP source is authenticated (``chronyc authdata -a``) in one call.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search. chronyd serves the report on its Unix socket.
+        address: Only the source with this address, as ``Source.address``
+            holds it; None for every NTP source.
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` or ``"libchrony"``.
+
+    Returns:
+        One ``AuthData`` per NTP source (see ``ChronyConnection.get_auth_data``).
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range, the backend is unknown, or
+            ``address`` is not a source address.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyUnauthorizedError: Asked over UDP, where chronyd refuses it.
+        ChronyDataError: No NTP source has that address, or the reply is
+            malformed.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_auth_data(address)
+
+
+def get_clients(
+    socket_path: str | None = None,
+    *,
+    timeout: float = 1.0,
+    retries: int = 2,
+    backend: str = "native",
+) -> list[ClientAccess]:
+    """Read the clients chronyd has served (``chronyc clients``) in one call.
+
+    Only reads: the counters are never reset.
+
+    Args:
+        socket_path: Where chronyd listens (see ``get_tracking``); None for
+            the default search. chronyd serves the report on its Unix socket.
+        timeout: Seconds to wait for the first reply (0.001 to 3600); each
+            resend doubles the wait, and the call ends within
+            ``timeout * (2 ** (retries + 1) - 1)`` seconds.
+        retries: Re-sends after a timeout (0 to 30).
+        backend: ``"native"`` (``"libchrony"`` has no such report).
+
+    Returns:
+        One ``ClientAccess`` per client in chronyd's client log.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An option is out of range or the backend is unknown.
+        ChronyConnectionError: chronyd cannot be reached or did not answer.
+        ChronyPermissionError: chronyd's socket exists but access is denied.
+        ChronyUnauthorizedError: Asked over UDP, where chronyd refuses it.
+        ChronyDataError: Client logging is disabled, or the reply is
+            malformed.
+        ChronyLibraryError: The ``libchrony`` backend, which lacks the report.
+    """
+    with ChronyConnection(socket_path, timeout=timeout, retries=retries, backend=backend) as conn:
+        return conn.get_clients()

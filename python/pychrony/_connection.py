@@ -14,8 +14,12 @@ from typing import TYPE_CHECKING, cast
 from pychrony.exceptions import ChronySubinterpreterError, _ReportUnavailableError
 from pychrony.models import (
     Activity,
+    AuthData,
+    ClientAccess,
     ManualSample,
+    NTPData,
     RTCData,
+    SelectData,
     ServerStats,
     Smoothing,
     Source,
@@ -463,6 +467,116 @@ class ChronyConnection:
                 such report.
         """
         return cast("list[ManualSample]", self._require_client().read("manual list"))
+
+    def get_ntp_data(self, address: str | None = None) -> list[NTPData]:
+        """Read the last NTP exchange with each NTP source (``chronyc ntpdata``).
+
+        chronyd serves this report on its Unix socket only (on 4.7 and
+        later also on the UDP command port when ``opencommands`` lists
+        ``ntpdata``).
+
+        Args:
+            address: Only the source with this address, as
+                ``Source.address`` holds it (an IP address, or
+                ``ID#NNNNNNNNNN`` for a source not resolved yet); None for
+                every NTP source.
+
+        Returns:
+            One ``NTPData`` per NTP source, in chronyd's order (reference
+            clocks have none; sources not resolved yet are listed only when
+            asked for by address, as chronyc does); only the one source
+            when ``address`` is given.
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            TypeError: ``address`` is not a ``str`` or None.
+            ValueError: ``address`` is not a source address.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyUnauthorizedError: Connected over UDP, where chronyd refuses
+                the command (also a ``ChronyDataError``).
+            ChronyDataError: No NTP source has that address (status 503),
+                or the reply is malformed.
+        """
+        return cast("list[NTPData]", self._read_by_address("ntpdata", address))
+
+    def get_select_data(self) -> list[SelectData]:
+        """Read how source selection sees each source (``chronyc selectdata -a``).
+
+        chronyd serves this report on its Unix socket only (on 4.7 and
+        later also on the UDP command port when ``opencommands`` lists
+        ``selectdata``).
+
+        Returns:
+            One ``SelectData`` per source, reference clocks and sources not
+            resolved yet included, in chronyd's order.
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyUnauthorizedError: Connected over UDP, where chronyd refuses
+                the command (also a ``ChronyDataError``).
+            ChronyDataError: The reply is malformed or holds invalid values.
+        """
+        return cast("list[SelectData]", self._require_client().read("selectdata"))
+
+    def get_auth_data(self, address: str | None = None) -> list[AuthData]:
+        """Read how each NTP source is authenticated (``chronyc authdata -a``).
+
+        chronyd serves this report on its Unix socket only (on 4.7 and
+        later also on the UDP command port when ``opencommands`` lists
+        ``authdata``).
+
+        Args:
+            address: Only the source with this address, as
+                ``Source.address`` holds it; None for every NTP source.
+
+        Returns:
+            One ``AuthData`` per NTP source (sources not resolved yet
+            included; reference clocks have none), in chronyd's order; only
+            the one source when ``address`` is given.
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            TypeError: ``address`` is not a ``str`` or None.
+            ValueError: ``address`` is not a source address.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyUnauthorizedError: Connected over UDP, where chronyd refuses
+                the command (also a ``ChronyDataError``).
+            ChronyDataError: No NTP source has that address (status 503),
+                or the reply is malformed.
+        """
+        return cast("list[AuthData]", self._read_by_address("authdata", address))
+
+    def get_clients(self) -> list[ClientAccess]:
+        """Read the clients chronyd has served (``chronyc clients``, ``-k``).
+
+        Only reads: the counters are never reset. chronyd serves this report
+        on its Unix socket only (on 4.7 and later also on the UDP command
+        port when ``opencommands`` lists ``clients``).
+
+        Returns:
+            One ``ClientAccess`` per client in chronyd's client log, read
+            page by page until chronyd says the table ends.
+
+        Raises:
+            RuntimeError: Called outside a ``with`` block.
+            ChronyConnectionError: chronyd did not answer in time.
+            ChronyUnauthorizedError: Connected over UDP, where chronyd refuses
+                the command (also a ``ChronyDataError``).
+            ChronyDataError: Client logging is disabled (``noclientlog``),
+                or the reply is malformed.
+            ChronyLibraryError: With the ``libchrony`` backend, which has no
+                such report.
+        """
+        return cast("list[ClientAccess]", self._require_client().read("clients"))
+
+    def _read_by_address(self, name: str, address: str | None) -> object:
+        """Read the per-source report ``name``: every NTP source, or the one at ``address``."""
+        if address is None:
+            return self._require_client().read(name)
+        if not isinstance(address, str):
+            raise TypeError(f"address must be a str or None, not {type(address).__name__}")
+        return self._require_client().read(name, address=address)
 
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).

@@ -13,6 +13,7 @@ the classes themselves accept whatever they are given (handy in tests).
 
 from dataclasses import dataclass
 from enum import Enum
+from enum import Flag as _Flag
 
 __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "LeapStatus",
@@ -29,6 +30,16 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "ServerStats",
     "Smoothing",
     "ManualSample",
+    "NTPMode",
+    "TimestampSource",
+    "NTPTests",
+    "NTPData",
+    "SelectState",
+    "SelectOptions",
+    "SelectData",
+    "AuthMode",
+    "AuthData",
+    "ClientAccess",
 ]
 
 
@@ -499,6 +510,400 @@ class ManualSample:
     slewed_offset: float
     orig_offset: float
     residual: float
+
+
+class NTPMode(Enum):
+    """NTP mode of a source's last response (``Mode`` in ``chronyc ntpdata``).
+
+    ``NTPData.mode`` holds a member, or the plain int for any other value: 0
+    before the source answered (chronyc prints "Invalid"), or a mode a newer
+    chronyd reports.
+
+    Attributes:
+        ACTIVE_SYMMETRIC: 1, a symmetric peer that polls us.
+        PASSIVE_SYMMETRIC: 2, a symmetric peer answering our polls.
+        SERVER: 4, a server answering our client requests.
+
+    See https://chrony-project.org/doc/4.6/chronyc.html#ntpdata.
+    """
+
+    ACTIVE_SYMMETRIC = 1
+    PASSIVE_SYMMETRIC = 2
+    SERVER = 4
+
+
+class TimestampSource(Enum):
+    """Where a timestamp of the last NTP exchange was taken (``TX/RX timestamping``).
+
+    The value is chronyd's character, as ``chronyc ntpdata`` reports it.
+    ``NTPData`` holds a member, or the plain one-character ``str`` for any
+    other character: the NUL character before the source answered (chronyc
+    prints "Invalid"), or a kind a newer chronyd reports.
+
+    Attributes:
+        DAEMON: ``"D"``, taken by chronyd itself.
+        KERNEL: ``"K"``, taken by the kernel.
+        HARDWARE: ``"H"``, taken by the network interface.
+    """
+
+    DAEMON = "D"
+    KERNEL = "K"
+    HARDWARE = "H"
+
+
+class NTPTests(_Flag):
+    """The tests of RFC 5905 and chronyd that the last response passed.
+
+    ``NTP tests`` in ``chronyc ntpdata`` prints them as three groups of bits (1,
+    2, 3; 5, 6, 7; A, B, C, D). A set member means the test passed. chronyd's
+    own bit assignment is used (libchrony 0.2 names bits 0x4 and 0x2 the wrong
+    way round). Bits this version does not know (a newer chronyd's) are dropped,
+    so reading never fails on them; the interleaved and authenticated bits are
+    ``NTPData.interleaved`` and ``NTPData.authenticated``.
+
+    Attributes:
+        TEST1: Not a duplicate packet.
+        TEST2: Not a bogus packet (it answers our last request).
+        TEST3: Not a replay of an old packet (synchronised timestamps).
+        TEST5: Authentication passed (or was not used).
+        TEST6: The server is synchronised (leap, stratum, reference time).
+        TEST7: Root delay and dispersion within the limits.
+        TESTA: The delay is within ``maxdelay``.
+        TESTB: The delay ratio is within ``maxdelayratio``.
+        TESTC: The delay deviation is within ``maxdelaydevratio`` (or the
+            delay within its quantile).
+        TESTD: The server is not synchronised to us (no synchronisation
+            loop).
+    """
+
+    TEST1 = 0x200
+    TEST2 = 0x100
+    TEST3 = 0x80
+    TEST5 = 0x40
+    TEST6 = 0x20
+    TEST7 = 0x10
+    TESTA = 0x8
+    TESTB = 0x4
+    TESTC = 0x2
+    TESTD = 0x1
+
+
+@dataclass(frozen=True)
+class NTPData:
+    """The last NTP exchange with one NTP source, as ``chronyc ntpdata`` shows it.
+
+    chronyd serves this report on its Unix socket only. Reference clocks
+    have none. A source that never answered has leap 0, version 0, mode 0,
+    NUL timestamp characters and an empty ``local_address``. See
+    https://chrony-project.org/doc/4.6/chronyc.html#ntpdata.
+
+    Attributes:
+        remote_address: The source's address (``Remote address``).
+        remote_port: The port requests go to (``Remote port``).
+        local_address: The local address the last response came to, ``''``
+            before one (``Local address``).
+        leap_status: Leap indicator of the last valid response (``Leap
+            status``; a plain int for an unknown value).
+        version: NTP version of the response (``Version``).
+        mode: NTP mode of the response (``Mode``; a plain int when not one
+            of ``NTPMode``, e.g. 0 before a response).
+        stratum: Stratum of the source (``Stratum``).
+        poll: Poll interval, log2 seconds (``Poll interval``).
+        precision: Precision of the source's clock, log2 seconds
+            (``Precision``).
+        root_delay: Root delay in seconds (``Root delay``).
+        root_dispersion: Root dispersion in seconds (``Root dispersion``).
+        reference_id: The source's reference ID (``Reference ID``).
+        ref_time: The source's reference time, seconds since the Unix epoch
+            (``Reference time``).
+        offset: Offset of the last measurement in seconds (``Offset``).
+        peer_delay: Delay of the last measurement in seconds (``Peer
+            delay``).
+        peer_dispersion: Dispersion of the last measurement in seconds
+            (``Peer dispersion``).
+        response_time: How long the server took to answer, in seconds
+            (``Response time``).
+        jitter_asymmetry: Estimated asymmetry of the jitter, -0.5 to 0.5
+            (``Jitter asymmetry``).
+        tests: The tests the last response passed (``NTP tests``).
+        interleaved: The last response was in interleaved mode
+            (``Interleaved``).
+        authenticated: The last response was authenticated
+            (``Authenticated``).
+        tx_timestamping: Where the transmit timestamp was taken (``TX
+            timestamping``).
+        rx_timestamping: Where the receive timestamp was taken (``RX
+            timestamping``).
+        total_tx: Requests sent (``Total TX``).
+        total_rx: Responses received (``Total RX``).
+        total_valid_rx: Valid responses received (``Total valid RX``).
+        total_good_rx: Responses that passed every test (``Total good RX``;
+            4294967295 from chronyd before 4.3).
+        total_kernel_tx: Kernel transmit timestamps (``Total kernel TX``;
+            None from chronyd before 4.6).
+        total_kernel_rx: Kernel receive timestamps (``Total kernel RX``;
+            None before 4.6).
+        total_hw_tx: Hardware transmit timestamps (``Total HW TX``; None
+            before 4.6).
+        total_hw_rx: Hardware receive timestamps (``Total HW RX``; None
+            before 4.6).
+    """
+
+    remote_address: str
+    remote_port: int
+    local_address: str
+    leap_status: LeapStatus | int
+    version: int
+    mode: NTPMode | int
+    stratum: int
+    poll: int
+    precision: int
+    root_delay: float
+    root_dispersion: float
+    reference_id: int
+    ref_time: float
+    offset: float
+    peer_delay: float
+    peer_dispersion: float
+    response_time: float
+    jitter_asymmetry: float
+    tests: NTPTests
+    interleaved: bool
+    authenticated: bool
+    tx_timestamping: TimestampSource | str
+    rx_timestamping: TimestampSource | str
+    total_tx: int
+    total_rx: int
+    total_valid_rx: int
+    total_good_rx: int
+    total_kernel_tx: int | None
+    total_kernel_rx: int | None
+    total_hw_tx: int | None
+    total_hw_rx: int | None
+
+
+class SelectState(Enum):
+    """How chronyd's source selection treats a source (``chronyc selectdata``).
+
+    The value is chronyc's letter in column ``S``. ``SelectData.state`` holds a
+    member, or the plain one-character ``str`` for a letter a newer chronyd
+    reports.
+
+    Attributes:
+        NOSELECT: ``N``, not selectable: it has the ``noselect`` option.
+        UNSYNCHRONISED: ``s``, not selectable: the source is not
+            synchronised.
+        MISSING_SAMPLES: ``M``, not selectable: too few samples.
+        UNACCEPTABLE_DISTANCE: ``d``, not selectable: its distance exceeds
+            ``maxdistance``.
+        LARGE_DISTANCE: ``D``, selectable, but its distance is large
+            compared with the best source's (``combinelimit``).
+        JITTERY: ``~``, not selectable: its jitter exceeds ``maxjitter``.
+        WAITS_FOR_OTHERS: ``w``, not selectable: waits for other sources.
+        WAITS_FOR_SOURCES: ``W``, selectable, but waits for more
+            selectable sources (``minsources``).
+        STALE: ``S``, not selectable: its samples are stale (unreachable).
+        ORPHAN: ``O``, not selectable: an orphan source (``local
+            orphan``).
+        NOT_TRUSTED: ``T``, not selectable: it disagrees with the sources
+            that have the ``trust`` option.
+        FALSETICKER: ``x``, not selectable: a falseticker.
+        STRATUM_OUT_OF_RANGE: ``r``, not selectable: its stratum is outside
+            ``minstratum``/``maxstratum`` (chronyd 4.9 and later).
+        NOT_PREFERRED: ``P``, selectable, but not preferred (another source
+            has the ``prefer`` option).
+        WAITS_FOR_UPDATE: ``U``, selectable, but waits for a new sample.
+        OUTLIER: ``L``, selectable, but an outlier (chronyd defines it).
+        COMBINED: ``+``, combined with the best source.
+        BEST: ``*``, the best source, to which chronyd synchronises.
+
+    See https://chrony-project.org/doc/4.6/chronyc.html#selectdata.
+    """
+
+    NOSELECT = "N"
+    UNSYNCHRONISED = "s"
+    MISSING_SAMPLES = "M"
+    UNACCEPTABLE_DISTANCE = "d"
+    LARGE_DISTANCE = "D"
+    JITTERY = "~"
+    WAITS_FOR_OTHERS = "w"
+    WAITS_FOR_SOURCES = "W"
+    STALE = "S"
+    ORPHAN = "O"
+    NOT_TRUSTED = "T"
+    FALSETICKER = "x"
+    STRATUM_OUT_OF_RANGE = "r"
+    NOT_PREFERRED = "P"
+    WAITS_FOR_UPDATE = "U"
+    OUTLIER = "L"
+    COMBINED = "+"
+    BEST = "*"
+
+
+class SelectOptions(_Flag):
+    """Selection options of a source (``COpts``/``EOpts`` of ``chronyc selectdata``).
+
+    chronyc shows them as ``N``, ``P``, ``T``, ``R``. Bits this version does not
+    know (a newer chronyd's) are dropped, so reading never fails on them.
+
+    Attributes:
+        NOSELECT: ``noselect``, never selected.
+        PREFER: ``prefer``, preferred over sources without it.
+        TRUST: ``trust``, assumed to be correct.
+        REQUIRE: ``require``, must be selectable for any to be selected.
+    """
+
+    NOSELECT = 0x1
+    PREFER = 0x2
+    TRUST = 0x4
+    REQUIRE = 0x8
+
+
+@dataclass(frozen=True)
+class SelectData:
+    """One source as chronyd's source selection sees it (``chronyc selectdata -a``).
+
+    chronyd serves this report on its Unix socket only. Every source is
+    listed, reference clocks and unresolved sources included. See
+    https://chrony-project.org/doc/4.6/chronyc.html#selectdata.
+
+    Attributes:
+        reference_id: The source's reference ID.
+        address: The source's address, or a reference clock's name, as
+            ``Source.address`` holds it (``Name/IP Address``).
+        state: Its selection state (``S``; a plain one-character ``str``
+            for an unknown letter).
+        authentication: Authentication is enabled for it (``Auth``).
+        leap_status: Its leap status (``Leap``; a plain int for an unknown
+            value).
+        configured_options: The options it was configured with (``COpts``).
+        effective_options: The options in effect, after ``authselectmode``
+            (``EOpts``).
+        last_sample_ago: Seconds since its last sample, 0 when it has none
+            (``Last``).
+        score: Its score in the selection of the best source (``Score``).
+        low_limit: Low end of its offset interval in seconds
+            (``Interval``).
+        high_limit: High end of its offset interval in seconds
+            (``Interval``).
+    """
+
+    reference_id: int
+    address: str
+    state: SelectState | str
+    authentication: bool
+    leap_status: LeapStatus | int
+    configured_options: SelectOptions
+    effective_options: SelectOptions
+    last_sample_ago: int
+    score: float
+    low_limit: float
+    high_limit: float
+
+
+class AuthMode(Enum):
+    """How a source is authenticated (``Mode`` of ``chronyc authdata``).
+
+    ``AuthData.mode`` holds a member, or the plain int for a mode a newer
+    chronyd reports.
+
+    Attributes:
+        NONE: 0, not authenticated (``-``).
+        SYMMETRIC: 1, a symmetric key (``SK``; the ``key`` option).
+        NTS: 2, Network Time Security (``NTS``; the ``nts`` option).
+    """
+
+    NONE = 0
+    SYMMETRIC = 1
+    NTS = 2
+
+
+@dataclass(frozen=True)
+class AuthData:
+    """Authentication of one NTP source, as ``chronyc authdata -a`` shows it.
+
+    chronyd serves this report on its Unix socket only. Reference clocks
+    have none. See https://chrony-project.org/doc/4.6/chronyc.html#authdata.
+
+    Attributes:
+        address: The source's address, as ``Source.address`` holds it
+            (``Name/IP address``).
+        mode: How it is authenticated (``Mode``; a plain int for an
+            unknown mode).
+        key_type: The key's algorithm (``Type``), by chronyc's names: for a
+            symmetric key 1 MD5, 2 SHA1, 3 SHA256, 4 SHA384, 5 SHA512, 6
+            SHA3-224, 7 SHA3-256, 8 SHA3-384, 9 SHA3-512, 10 TIGER, 11
+            WHIRLPOOL, 13 AES128, 14 AES256 (CMAC); for NTS the AEAD
+            algorithm, 15 AES-SIV-CMAC-256, 16 AES-SIV-CMAC-384, 17
+            AES-SIV-CMAC-512, 30 AES-128-GCM-SIV, 31 AES-256-GCM-SIV; 0 for
+            none.
+        key_id: The symmetric key's ID (``KeyID``; NTS: the key context).
+        key_length: The key's length in bits (``KLen``).
+        last_ke_ago: Seconds since the last NTS key establishment,
+            4294967295 for never (or not NTS) (``Last``).
+        ke_attempts: NTS key establishment attempts since the last success
+            (``Atmp``).
+        nak: An NTS NAK was received (``NAK``).
+        cookies: NTS cookies held (``Cook``).
+        cookie_length: Length of the cookies in bytes (``CLen``).
+    """
+
+    address: str
+    mode: AuthMode | int
+    key_type: int
+    key_id: int
+    key_length: int
+    last_ke_ago: int
+    ke_attempts: int
+    nak: bool
+    cookies: int
+    cookie_length: int
+
+
+@dataclass(frozen=True)
+class ClientAccess:
+    """One client chronyd has served, as ``chronyc clients`` shows it.
+
+    ``chronyc clients -k`` shows the NTS-KE columns. chronyd serves this report
+    on its Unix socket only; requests on its Unix socket are not counted per
+    client. Intervals are log2 seconds, 127 when unknown; ``last_*_ago`` are
+    4294967295 when the client never used that service. See
+    https://chrony-project.org/doc/4.6/chronyc.html#clients.
+
+    Attributes:
+        address: The client's address (``Hostname``).
+        ntp_hits: NTP requests received (``NTP``).
+        ntp_drops: NTP requests dropped by rate limiting (``Drop``).
+        ntp_interval: Average interval of its NTP requests (``Int``).
+        ntp_interval_limit: Average interval of its NTP requests while rate
+            limited (``IntL``).
+        last_ntp_hit_ago: Seconds since its last NTP request (``Last``).
+        cmd_hits: Command requests received (``Cmd``).
+        cmd_drops: Command requests dropped (``Drop``).
+        cmd_interval: Average interval of its command requests (``Int``).
+        last_cmd_hit_ago: Seconds since its last command request (``Last``).
+        nke_hits: NTS-KE connections accepted (``NTS-KE``, with ``-k``).
+        nke_drops: NTS-KE connections dropped (``Drop``, with ``-k``).
+        nke_interval: Average interval of its NTS-KE connections (``Int``,
+            with ``-k``).
+        last_nke_hit_ago: Seconds since its last NTS-KE connection
+            (``Last``, with ``-k``).
+    """
+
+    address: str
+    ntp_hits: int
+    ntp_drops: int
+    ntp_interval: int
+    ntp_interval_limit: int
+    last_ntp_hit_ago: int
+    cmd_hits: int
+    cmd_drops: int
+    cmd_interval: int
+    last_cmd_hit_ago: int
+    nke_hits: int
+    nke_drops: int
+    nke_interval: int
+    last_nke_hit_ago: int
 
 
 def _ref_id_to_name(ref_id: int) -> str:

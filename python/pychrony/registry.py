@@ -22,8 +22,12 @@ from typing import Literal
 
 from pychrony.models import (
     Activity,
+    AuthData,
+    ClientAccess,
     ManualSample,
+    NTPData,
     RTCData,
+    SelectData,
     ServerStats,
     Smoothing,
     Source,
@@ -35,8 +39,9 @@ __all__ = ["REPORTS", "ReportInfo", "Shape", "by_name"]
 
 #: ``"single"``: one record; ``"optional"``: one record, or None when chronyd
 #: does not provide the report (the module function raises instead);
-#: ``"list"``: a list of records (one per source, or the list one reply
-#: holds, such as ``manual list``'s samples); ``"text"``: a ``str`` (``dataclass`` is
+#: ``"list"``: a list of records (one per source, one per NTP source for
+#: ``ntpdata`` and ``authdata``, every page of ``clients``, or the list one
+#: reply holds, such as ``manual list``'s samples); ``"text"``: a ``str`` (``dataclass`` is
 #: ``str``).
 Shape = Literal["single", "optional", "list", "text"]
 
@@ -54,7 +59,8 @@ class ReportInfo:
     dataclass: type
     #: One record, maybe none, or a list.
     shape: Shape
-    #: The report's own keyword arguments, in order.
+    #: The report's own keyword arguments, in order (optional for
+    #: ``ntpdata`` and ``authdata``, whose ``address`` picks one source).
     args: tuple[str, ...]
     #: Served on chronyd's UDP command port by default (else on its Unix
     #: socket only).
@@ -81,6 +87,12 @@ REPORTS: tuple[ReportInfo, ...] = (
     ReportInfo(
         "manual list", "get_manual_list", ManualSample, "list", (), True, "make_manual_sample"
     ),
+    ReportInfo("ntpdata", "get_ntp_data", NTPData, "list", ("address",), False, "make_ntp_data"),
+    ReportInfo("selectdata", "get_select_data", SelectData, "list", (), False, "make_select_data"),
+    ReportInfo(
+        "authdata", "get_auth_data", AuthData, "list", ("address",), False, "make_auth_data"
+    ),
+    ReportInfo("clients", "get_clients", ClientAccess, "list", (), False, "make_client_access"),
 )
 
 

@@ -26,15 +26,25 @@ import pytest
 
 from pychrony.models import (
     Activity,
+    AuthData,
+    AuthMode,
+    ClientAccess,
     LeapStatus,
     ManualSample,
+    NTPData,
+    NTPMode,
+    NTPTests,
     RTCData,
+    SelectData,
+    SelectOptions,
+    SelectState,
     ServerStats,
     Smoothing,
     Source,
     SourceMode,
     SourceState,
     SourceStats,
+    TimestampSource,
     TrackingStatus,
 )
 
@@ -58,6 +68,14 @@ __all__ = [  # noqa: RUF022 - upstream order, pinned by tests/contract
     "SOURCE_NAME_DEFAULT",
     "make_manual_sample",
     "MANUAL_SAMPLE_DEFAULTS",
+    "make_ntp_data",
+    "NTPDATA_DEFAULTS",
+    "make_select_data",
+    "SELECTDATA_DEFAULTS",
+    "make_auth_data",
+    "AUTHDATA_DEFAULTS",
+    "make_client_access",
+    "CLIENT_ACCESS_DEFAULTS",
 ]
 
 #: Field values of ``make_tracking()``: synchronised at stratum 2 to 127.0.0.1.
@@ -174,6 +192,90 @@ MANUAL_SAMPLE_DEFAULTS: dict[str, Any] = {
     "slewed_offset": -0.5,
     "orig_offset": -0.5,
     "residual": 0.0,
+}
+
+#: Field values of ``make_ntp_data()``: a server on 192.168.1.100 that passed
+#: every test, answering a chronyd of 4.6 or later.
+NTPDATA_DEFAULTS: dict[str, Any] = {
+    "remote_address": "192.168.1.100",
+    "remote_port": 123,
+    "local_address": "192.168.1.10",
+    "leap_status": LeapStatus.NORMAL,
+    "version": 4,
+    "mode": NTPMode.SERVER,
+    "stratum": 2,
+    "poll": 6,
+    "precision": -25,
+    "root_delay": 0.001234,
+    "root_dispersion": 0.002345,
+    "reference_id": 0xC0A80001,
+    "ref_time": 1705320000.1234567,
+    "offset": 0.000123456,
+    "peer_delay": 0.000345,
+    "peer_dispersion": 0.000012,
+    "response_time": 0.000021,
+    "jitter_asymmetry": 0.0,
+    "tests": NTPTests(0x3FF),
+    "interleaved": False,
+    "authenticated": False,
+    "tx_timestamping": TimestampSource.KERNEL,
+    "rx_timestamping": TimestampSource.KERNEL,
+    "total_tx": 100,
+    "total_rx": 100,
+    "total_valid_rx": 100,
+    "total_good_rx": 99,
+    "total_kernel_tx": 100,
+    "total_kernel_rx": 100,
+    "total_hw_tx": 0,
+    "total_hw_rx": 0,
+}
+
+#: Field values of ``make_select_data()``: the best source, 192.168.1.100.
+SELECTDATA_DEFAULTS: dict[str, Any] = {
+    "reference_id": 0xC0A80164,
+    "address": "192.168.1.100",
+    "state": SelectState.BEST,
+    "authentication": False,
+    "leap_status": LeapStatus.NORMAL,
+    "configured_options": SelectOptions(0),
+    "effective_options": SelectOptions(0),
+    "last_sample_ago": 32,
+    "score": 1.0,
+    "low_limit": -0.000234,
+    "high_limit": 0.000456,
+}
+
+#: Field values of ``make_auth_data()``: 192.168.1.100 with symmetric key 1
+#: (SHA256, 256 bits).
+AUTHDATA_DEFAULTS: dict[str, Any] = {
+    "address": "192.168.1.100",
+    "mode": AuthMode.SYMMETRIC,
+    "key_type": 3,
+    "key_id": 1,
+    "key_length": 256,
+    "last_ke_ago": 4294967295,
+    "ke_attempts": 0,
+    "nak": False,
+    "cookies": 0,
+    "cookie_length": 0,
+}
+
+#: Field values of ``make_client_access()``: an NTP client polling every 64 s.
+CLIENT_ACCESS_DEFAULTS: dict[str, Any] = {
+    "address": "192.168.1.20",
+    "ntp_hits": 100,
+    "ntp_drops": 0,
+    "ntp_interval": 6,
+    "ntp_interval_limit": 127,
+    "last_ntp_hit_ago": 12,
+    "cmd_hits": 0,
+    "cmd_drops": 0,
+    "cmd_interval": 127,
+    "last_cmd_hit_ago": 4294967295,
+    "nke_hits": 0,
+    "nke_drops": 0,
+    "nke_interval": 127,
+    "last_nke_hit_ago": 4294967295,
 }
 
 
@@ -296,6 +398,66 @@ def make_manual_sample(**overrides: Any) -> ManualSample:
         TypeError: An override names no field of ``ManualSample``.
     """
     return ManualSample(**{**MANUAL_SAMPLE_DEFAULTS, **overrides})
+
+
+def make_ntp_data(**overrides: Any) -> NTPData:
+    """Build a ``NTPData`` from ``NTPDATA_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``NTPData``.
+
+    Raises:
+        TypeError: An override names no field of ``NTPData``.
+    """
+    return NTPData(**{**NTPDATA_DEFAULTS, **overrides})
+
+
+def make_select_data(**overrides: Any) -> SelectData:
+    """Build a ``SelectData`` from ``SELECTDATA_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``SelectData``.
+
+    Raises:
+        TypeError: An override names no field of ``SelectData``.
+    """
+    return SelectData(**{**SELECTDATA_DEFAULTS, **overrides})
+
+
+def make_auth_data(**overrides: Any) -> AuthData:
+    """Build a ``AuthData`` from ``AUTHDATA_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``AuthData``.
+
+    Raises:
+        TypeError: An override names no field of ``AuthData``.
+    """
+    return AuthData(**{**AUTHDATA_DEFAULTS, **overrides})
+
+
+def make_client_access(**overrides: Any) -> ClientAccess:
+    """Build a ``ClientAccess`` from ``CLIENT_ACCESS_DEFAULTS`` and the overrides.
+
+    Args:
+        **overrides: Field values replacing the defaults.
+
+    Returns:
+        The new ``ClientAccess``.
+
+    Raises:
+        TypeError: An override names no field of ``ClientAccess``.
+    """
+    return ClientAccess(**{**CLIENT_ACCESS_DEFAULTS, **overrides})
 
 
 def make_source_name(name: str = SOURCE_NAME_DEFAULT) -> str:

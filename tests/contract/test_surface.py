@@ -69,6 +69,10 @@ class Additions:
     #: ``pychrony``, where ``pychrony`` lists them as ``DATACLASS``), with
     #: their field names in order.
     dataclasses: dict[str, list[str]]
+    #: Enums added to ``pychrony.models`` (and exported from ``pychrony``,
+    #: where ``pychrony`` lists them as ``ENUM``): their base (``Enum`` or
+    #: ``Flag``) and their members with values, in order.
+    enums: dict[str, tuple[str, list[list[Any]]]]
     #: Names added to ``pychrony.testing``, appended to its ``__all__``.
     testing: tuple[str, ...]
     #: Keyword-only parameters appended to a 2.0.3 callable's parameters.
@@ -83,7 +87,7 @@ class Additions:
             "pychrony": list(self.pychrony),
             "pychrony.exceptions": list(self.exceptions),
             "pychrony.models": list(self.models),
-            "pychrony.testing": [*self.testing, *self.dataclasses],
+            "pychrony.testing": [*self.testing, *self.dataclasses, *self.enums],
         }[module]
 
 
@@ -98,6 +102,9 @@ _SHOWN_OPTIONS = ", ".join(f"{p['name']}: {p['annotation']} = {p['default']}" fo
 _ONE_CALL = f"(socket_path: str | None = None, *, {_SHOWN_OPTIONS})"
 #: In ``Additions.pychrony``: a name that is a dataclass, not a function.
 DATACLASS = "dataclass"
+#: In ``Additions.pychrony``: a name that is an enum of ``pychrony.models``
+#: (declared in ``Additions.enums``).
+ENUM = "enum"
 #: In ``Additions.pychrony``: a name that is an exception class of
 #: ``pychrony.exceptions`` (declared in ``Additions.exceptions``).
 EXCEPTION = "exception"
@@ -124,6 +131,27 @@ ADDITIONS = Additions(
         ),
         "ManualSample": DATACLASS,
         "get_manual_list": f"{_ONE_CALL} -> list[ManualSample]",
+        # Reports with an optional address of their own (None: every source).
+        "NTPMode": ENUM,
+        "TimestampSource": ENUM,
+        "NTPTests": ENUM,
+        "NTPData": DATACLASS,
+        "get_ntp_data": (
+            f"(socket_path: str | None = None, *, address: str | None = None, {_SHOWN_OPTIONS})"
+            " -> list[NTPData]"
+        ),
+        "SelectState": ENUM,
+        "SelectOptions": ENUM,
+        "SelectData": DATACLASS,
+        "get_select_data": f"{_ONE_CALL} -> list[SelectData]",
+        "AuthMode": ENUM,
+        "AuthData": DATACLASS,
+        "get_auth_data": (
+            f"(socket_path: str | None = None, *, address: str | None = None, {_SHOWN_OPTIONS})"
+            " -> list[AuthData]"
+        ),
+        "ClientAccess": DATACLASS,
+        "get_clients": f"{_ONE_CALL} -> list[ClientAccess]",
         # The command line's helpers (issue 12).
         "to_dict": "(report: object) -> dict[str, Any] | list[dict[str, Any]]",
         "from_dict": "(cls: type[~T], data: Mapping[str, Any]) -> ~T",
@@ -169,7 +197,22 @@ ADDITIONS = Additions(
             "object",
         ],
     },
-    models=("Activity", "ServerStats", "Smoothing", "ManualSample"),
+    models=(
+        "Activity",
+        "ServerStats",
+        "Smoothing",
+        "ManualSample",
+        "NTPMode",
+        "TimestampSource",
+        "NTPTests",
+        "NTPData",
+        "SelectState",
+        "SelectOptions",
+        "SelectData",
+        "AuthMode",
+        "AuthData",
+        "ClientAccess",
+    ),
     dataclasses={
         "Activity": ["online", "offline", "burst_online", "burst_offline", "unresolved"],
         "ServerStats": [
@@ -201,6 +244,127 @@ ADDITIONS = Additions(
             "remaining_time",
         ],
         "ManualSample": ["when", "slewed_offset", "orig_offset", "residual"],
+        "NTPData": [
+            "remote_address",
+            "remote_port",
+            "local_address",
+            "leap_status",
+            "version",
+            "mode",
+            "stratum",
+            "poll",
+            "precision",
+            "root_delay",
+            "root_dispersion",
+            "reference_id",
+            "ref_time",
+            "offset",
+            "peer_delay",
+            "peer_dispersion",
+            "response_time",
+            "jitter_asymmetry",
+            "tests",
+            "interleaved",
+            "authenticated",
+            "tx_timestamping",
+            "rx_timestamping",
+            "total_tx",
+            "total_rx",
+            "total_valid_rx",
+            "total_good_rx",
+            "total_kernel_tx",
+            "total_kernel_rx",
+            "total_hw_tx",
+            "total_hw_rx",
+        ],
+        "SelectData": [
+            "reference_id",
+            "address",
+            "state",
+            "authentication",
+            "leap_status",
+            "configured_options",
+            "effective_options",
+            "last_sample_ago",
+            "score",
+            "low_limit",
+            "high_limit",
+        ],
+        "AuthData": [
+            "address",
+            "mode",
+            "key_type",
+            "key_id",
+            "key_length",
+            "last_ke_ago",
+            "ke_attempts",
+            "nak",
+            "cookies",
+            "cookie_length",
+        ],
+        "ClientAccess": [
+            "address",
+            "ntp_hits",
+            "ntp_drops",
+            "ntp_interval",
+            "ntp_interval_limit",
+            "last_ntp_hit_ago",
+            "cmd_hits",
+            "cmd_drops",
+            "cmd_interval",
+            "last_cmd_hit_ago",
+            "nke_hits",
+            "nke_drops",
+            "nke_interval",
+            "last_nke_hit_ago",
+        ],
+    },
+    enums={
+        "NTPMode": ("Enum", [["ACTIVE_SYMMETRIC", 1], ["PASSIVE_SYMMETRIC", 2], ["SERVER", 4]]),
+        "TimestampSource": ("Enum", [["DAEMON", "D"], ["KERNEL", "K"], ["HARDWARE", "H"]]),
+        "NTPTests": (
+            "Flag",
+            [
+                ["TEST1", 0x200],
+                ["TEST2", 0x100],
+                ["TEST3", 0x80],
+                ["TEST5", 0x40],
+                ["TEST6", 0x20],
+                ["TEST7", 0x10],
+                ["TESTA", 0x8],
+                ["TESTB", 0x4],
+                ["TESTC", 0x2],
+                ["TESTD", 0x1],
+            ],
+        ),
+        "SelectState": (
+            "Enum",
+            [
+                ["NOSELECT", "N"],
+                ["UNSYNCHRONISED", "s"],
+                ["MISSING_SAMPLES", "M"],
+                ["UNACCEPTABLE_DISTANCE", "d"],
+                ["LARGE_DISTANCE", "D"],
+                ["JITTERY", "~"],
+                ["WAITS_FOR_OTHERS", "w"],
+                ["WAITS_FOR_SOURCES", "W"],
+                ["STALE", "S"],
+                ["ORPHAN", "O"],
+                ["NOT_TRUSTED", "T"],
+                ["FALSETICKER", "x"],
+                ["STRATUM_OUT_OF_RANGE", "r"],
+                ["NOT_PREFERRED", "P"],
+                ["WAITS_FOR_UPDATE", "U"],
+                ["OUTLIER", "L"],
+                ["COMBINED", "+"],
+                ["BEST", "*"],
+            ],
+        ),
+        "SelectOptions": (
+            "Flag",
+            [["NOSELECT", 0x1], ["PREFER", 0x2], ["TRUST", 0x4], ["REQUIRE", 0x8]],
+        ),
+        "AuthMode": ("Enum", [["NONE", 0], ["SYMMETRIC", 1], ["NTS", 2]]),
     },
     testing=(
         "make_activity",
@@ -213,6 +377,14 @@ ADDITIONS = Additions(
         "SOURCE_NAME_DEFAULT",
         "make_manual_sample",
         "MANUAL_SAMPLE_DEFAULTS",
+        "make_ntp_data",
+        "NTPDATA_DEFAULTS",
+        "make_select_data",
+        "SELECTDATA_DEFAULTS",
+        "make_auth_data",
+        "AUTHDATA_DEFAULTS",
+        "make_client_access",
+        "CLIENT_ACCESS_DEFAULTS",
     ),
     keyword_only={"ChronyConnection": OPTIONS},
     methods={
@@ -221,6 +393,10 @@ ADDITIONS = Additions(
         "get_smoothing": "(self) -> Smoothing | None",
         "get_source_name": "(self, address: str) -> str",
         "get_manual_list": "(self) -> list[ManualSample]",
+        "get_ntp_data": "(self, address: str | None = None) -> list[NTPData]",
+        "get_select_data": "(self) -> list[SelectData]",
+        "get_auth_data": "(self, address: str | None = None) -> list[AuthData]",
+        "get_clients": "(self) -> list[ClientAccess]",
     },
 )
 
@@ -317,7 +493,7 @@ def _without_additions(ours: dict[str, Any]) -> dict[str, Any]:
         _drop_tail(trimmed["module_all"][module], list(added), f"{module}.__all__")
 
     added_functions = {
-        n: sig for n, sig in ADDITIONS.pychrony.items() if sig not in (DATACLASS, EXCEPTION)
+        n: sig for n, sig in ADDITIONS.pychrony.items() if sig not in (DATACLASS, ENUM, EXCEPTION)
     }
     functions = {name: trimmed["functions"].pop(name, None) for name in added_functions}
     assert functions == added_functions, "module-level functions changed"
@@ -327,6 +503,16 @@ def _without_additions(ours: dict[str, Any]) -> dict[str, Any]:
     assert {n for n, sig in ADDITIONS.pychrony.items() if sig == EXCEPTION} <= set(
         ADDITIONS.exceptions
     ), "an exception exported from pychrony is declared in ADDITIONS.exceptions"
+    assert [n for n, sig in ADDITIONS.pychrony.items() if sig == ENUM] == list(ADDITIONS.enums), (
+        "every added enum is exported from pychrony"
+    )
+    for name, (base, members) in ADDITIONS.enums.items():
+        expected = {
+            "members": members,
+            "module": "pychrony.models",
+            "mro": [name, *(["Flag"] if base == "Flag" else []), "Enum", "object"],
+        }
+        assert trimmed["enums"].pop(name, None) == expected, f"added enum {name} changed"
     for name, fields in ADDITIONS.dataclasses.items():
         described = trimmed["dataclasses"].pop(name, None)
         assert described is not None, f"added dataclass {name} is missing"

@@ -19,39 +19,16 @@ from pychrony import (
     ChronyConnection,
     ChronyDataError,
     ChronyLibraryError,
-    ChronyPermissionError,
     ChronyUnauthorizedError,
     ManualSample,
     ServerStats,
     Smoothing,
     SourceMode,
 )
+from support.agreement import Mismatch, assert_unauthorized, half_ulp, retry, use_backend
 from support.lab import enter_manual_samples
 
 pytestmark = pytest.mark.integration
-
-ATTEMPTS = 12
-
-
-class Mismatch(AssertionError):
-    pass
-
-
-def retry(compare: object) -> None:
-    last: Mismatch | None = None
-    for _ in range(ATTEMPTS):
-        try:
-            compare()  # type: ignore[operator]
-            return
-        except Mismatch as exc:
-            last = exc
-    assert last is None, str(last)
-
-
-def half_ulp(text: str) -> float:
-    """Half a unit in the last place chronyc printed."""
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return 0.5 * 10.0**-decimals + 1e-12
 
 
 def bracket(where: str, text: str, a: float, b: float) -> None:
@@ -60,11 +37,6 @@ def bracket(where: str, text: str, a: float, b: float) -> None:
     slack = half_ulp(text)
     if not min(a, b) - slack <= float(text) <= max(a, b) + slack:
         raise Mismatch(f"{where}: chronyc {text}, ours {a} / {b}")
-
-
-def use_backend(backend: str, request: pytest.FixtureRequest) -> None:
-    if backend == "libchrony":
-        request.getfixturevalue("libchrony")
 
 
 # -- serverstats ---------------------------------------------------------------
@@ -145,12 +117,7 @@ def test_serverstats_over_udp_is_unauthorized(
     address = f"127.0.0.1:{inst.cmdport}"
     with pytest.raises(ChronyUnauthorizedError) as caught:
         pychrony.get_server_stats(address, backend=backend)
-    error = caught.value
-    assert isinstance(error, ChronyPermissionError)
-    assert isinstance(error, ChronyDataError)
-    assert error.error_code == 9
-    assert "501 Not authorised" in error.message
-    assert "Unix socket" in error.message and "opencommands" in error.message
+    assert_unauthorized(caught.value)
     # Existing handlers keep working.
     with ChronyConnection(address, backend=backend) as conn:
         try:

@@ -16,7 +16,12 @@ writes the reply datagrams plus ``chronyc -c`` output taken right after to
      "serverstats": {"reply": {...}, "chronyc": "...", "udp": {...}},
      "smoothing": {"reply": {...}, "chronyc": "...", "disabled": {...}},
      "sourcename": {"replies": [{..., "address": "<IPAddr hex>"}], "chronyc": "..."},
-     "manual": {"reply": {...}, "chronyc": "...", "empty": {...}}}
+     "manual": {"reply": {...}, "chronyc": "...", "empty": {...}},
+     "ntpdata": [{"instance": "client", "replies": [{..., "address": "<IPAddr hex>"}],
+                  "chronyc": "..."}, {"instance": "secure", ...}],
+     "selectdata": [{"instance": "client", "replies": [...], "chronyc": "..."}, ...],
+     "authdata": [{"instance": "client", "replies": [{..., "address": ...}], ...}, ...],
+     "clients": {"replies": [...], "chronyc": "...", "chronyc_nke": "..."}}
 
 ``replies`` holds, in order: TRACKING, N_SOURCES, SOURCE_DATA and SOURCESTATS
 for every index, RTCREPORT (status 13: no RTC), ACTIVITY. ``serverstats``
@@ -28,7 +33,14 @@ instance's (status 6, not enabled); ``sourcename`` NTP_SOURCE_NAME for every
 NTP source's address (``request_index`` is its SOURCE_DATA index) with
 ``chronyc -c -N sources -a``; ``manual`` MANUAL_LIST of an instance given
 three ``chronyc settime`` samples with ``chronyc -c manual list``, and of the
-empty one (no samples). Values in chronyc's output
+empty one (no samples); ``ntpdata``, ``selectdata`` and ``authdata`` the
+NTP_DATA and AUTH_DATA replies for every NTP source's address and SELECT_DATA
+for every index, of the ``client`` and of the ``secure`` instance (a
+key-authenticated and an interleaved source), each with chronyc's ``-c
+ntpdata`` / ``selectdata -a`` / ``authdata -a``; ``clients`` the pages of
+CLIENT_ACCESSES_BY_INDEX3 of the lab's server (``request_index`` is the
+page's first index; min_hits 0, never a reset) with ``chronyc -c clients``
+and ``clients -k``. Values in chronyc's output
 were sampled a few milliseconds after the replies, so offsets, LastRx and
 reach may differ slightly; names, modes, states, strata and polls match.
 
@@ -66,10 +78,15 @@ REPLY_HEADER_LEN = 28
 # Request codes and padded request lengths (= successful reply lengths).
 N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT, ACTIVITY = 14, 15, 33, 34, 35, 44
 SERVER_STATS, SMOOTHING, NTP_SOURCE_NAME, MANUAL_LIST = 54, 51, 65, 41
+NTP_DATA, AUTH_DATA, CLIENT_ACCESSES_BY_INDEX3, SELECT_DATA = 57, 67, 68, 69
 #: The client smooths the time it would serve (it serves none): SMOOTHING
 #: then has a report to give.
 SMOOTHTIME = "smoothtime 400 0.001"
 LENGTHS = {
+    NTP_DATA: 172,  # the longest reply (NTP_DATA2): every version accepts it
+    AUTH_DATA: 52,
+    CLIENT_ACCESSES_BY_INDEX3: 520,
+    SELECT_DATA: 76,
     MANUAL_LIST: 416,
     SMOOTHING: 52,
     NTP_SOURCE_NAME: 284,
@@ -264,6 +281,74 @@ def capture_manual(inst: chronylab.Instance, empty: chronylab.Instance) -> dict[
     return {"reply": reply, "chronyc": chronyc, "empty": none}
 
 
+def _ntp_source_addresses(c: Cmdmon) -> list[tuple[int, bytes]]:
+    """(SOURCE_DATA index, IPAddr bytes) of every NTP source (refclocks out)."""
+    (n,) = struct.unpack_from("!I", c.request(N_SOURCES), REPLY_HEADER_LEN)
+    found = []
+    for i in range(n):
+        body = c.request(SOURCE_DATA, struct.pack("!i", i))[REPLY_HEADER_LEN:]
+        if struct.unpack_from("!H", body, 26)[0] != 2:
+            found.append((i, body[:20]))
+    return found
+
+
+def capture_by_address(inst: chronylab.Instance, command: int, *chronyc: str) -> dict[str, Any]:
+    """`command` (NTP_DATA or AUTH_DATA) for every NTP source's address, with
+    chronyc's output right after."""
+    replies = []
+    with Cmdmon(path=inst.socket) as c:
+        for index, address in _ntp_source_addresses(c):
+            entry = _entry(command, index, c.request(command, address), "unix")
+            replies.append({**entry, "address": address.hex()})
+    out = chronylab.chronyc(inst, "-c", *chronyc)
+    return {"instance": inst.name, "replies": replies, "chronyc": out}
+
+
+def capture_selectdata(inst: chronylab.Instance) -> dict[str, Any]:
+    """SELECT_DATA for every index, with ``chronyc -c selectdata -a``."""
+    with Cmdmon(path=inst.socket) as c:
+        (n,) = struct.unpack_from("!I", c.request(N_SOURCES), REPLY_HEADER_LEN)
+        replies = [
+            _entry(SELECT_DATA, i, c.request(SELECT_DATA, struct.pack("!i", i)), "unix")
+            for i in range(n)
+        ]
+    out = chronylab.chronyc(inst, "-c", "selectdata", "-a")
+    return {"instance": inst.name, "replies": replies, "chronyc": out}
+
+
+def capture_clients(server: chronylab.Instance) -> dict[str, Any]:
+    """Every page of CLIENT_ACCESSES_BY_INDEX3 (8 records a page, min_hits 0,
+    reset 0: read only), with ``chronyc -c clients`` and ``clients -k``."""
+    replies = []
+    index = 0
+    with Cmdmon(path=server.socket) as c:
+        while True:
+            data = c.request(CLIENT_ACCESSES_BY_INDEX3, struct.pack("!IIII", index, 8, 0, 0))
+            replies.append(_entry(CLIENT_ACCESSES_BY_INDEX3, index, data, "unix"))
+            n_indices, next_index, n_clients = struct.unpack_from("!III", data, REPLY_HEADER_LEN)
+            if next_index >= n_indices or n_clients < 8 or next_index <= index:
+                break
+            index = next_index
+    return {
+        "replies": replies,
+        "chronyc": chronylab.chronyc(server, "-c", "clients"),
+        "chronyc_nke": chronylab.chronyc(server, "-c", "clients", "-k"),
+    }
+
+
+def _wait_secure(inst: chronylab.Instance, timeout: float = 30.0) -> None:
+    """Until the secure instance has an authenticated and an interleaved response."""
+    deadline = time.monotonic() + timeout
+    out = ""
+    while time.monotonic() < deadline:
+        out = chronylab.chronyc(inst, "-c", "ntpdata")
+        rows = [r.split(",") for r in out.splitlines()]
+        if any(r[27] == "Yes" for r in rows) and any(r[26] == "Yes" for r in rows):
+            return
+        time.sleep(0.25)
+    raise SystemExit(f"secure did not get authenticated and interleaved responses:\n{out}")
+
+
 def capture_empty(inst: chronylab.Instance) -> dict[str, Any]:
     assert inst.cmdport is not None
     with Cmdmon(port=inst.cmdport) as c:
@@ -329,6 +414,16 @@ def main() -> int:
         smoothing = capture_smoothing(client, empty)
         sourcename = capture_sourcename(client, client_part["replies"])
         manual = capture_manual(lab.start("empty", name="manual"), empty)
+        secure = lab.start("secure")
+        _wait_secure(secure)
+        per_source = {
+            "ntpdata": [capture_by_address(i, NTP_DATA, "ntpdata") for i in (client, secure)],
+            "selectdata": [capture_selectdata(i) for i in (client, secure)],
+            "authdata": [
+                capture_by_address(i, AUTH_DATA, "authdata", "-a") for i in (client, secure)
+            ],
+            "clients": capture_clients(lab["server"]),
+        }
     fixture: dict[str, Any] = {
         "chronyd_version": version_line,
         "captured": captured,
@@ -339,6 +434,7 @@ def main() -> int:
         "smoothing": smoothing,
         "sourcename": sourcename,
         "manual": manual,
+        **per_source,
     }
     missing = check(fixture)
     if missing:

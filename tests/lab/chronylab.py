@@ -24,6 +24,11 @@ Profiles:
   sending a query (listed by chronyc only with ``-a``, as
   ``ID#0000000001``). Unix socket and UDP command port on 127.0.0.1/::1.
   No RTC, so RTCREPORT fails with "RTC driver not running".
+* ``secure``: an NTP client of ``server`` (started on demand) with a
+  key-authenticated source (127.0.0.1, ``key AUTH_KEY_ID``; the key is in a
+  key file on both sides) and an interleaved one (::1 with ``xleave``; on a
+  host without IPv6, 127.0.0.1 gets ``xleave`` too). Unix socket and UDP
+  command port as ``client``.
 * ``many``: 150 offline sources 127.1.0.1 ... 127.1.0.150.
 * ``empty``: no sources at all (unsynchronised).
 
@@ -76,6 +81,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "AUTH_KEY_ID",
     "LOCAL_STRATUM",
     "MANY_SOURCES",
     "PROFILES",
@@ -92,7 +98,7 @@ __all__ = [
     "chronyd_version",
 ]
 
-PROFILES = ("server", "client", "many", "empty")
+PROFILES = ("server", "client", "secure", "many", "empty")
 MANY_SOURCES = 150
 SYSTEM_SOCKET = "/run/chrony/chronyd.sock"
 SYSTEM_CMDPORT = 323
@@ -105,6 +111,12 @@ REFCLOCK_REFID = "GPS"
 #: resolver by every lab chronyd, again and again.
 UNRESOLVABLE_NAME = "x" * 64 + ".invalid"
 LOCAL_STRATUM = 3
+#: The symmetric key the ``secure`` profile's authenticated source uses; the
+#: ``server`` profile has it in its key file too. A test key, not a secret.
+AUTH_KEY_ID = 7
+_AUTH_KEY_LINE = f"{AUTH_KEY_ID} SHA256 HEX:" + "0123456789ABCDEF" * 4
+#: Profiles that are NTP clients of the lab's ``server``.
+_CLIENT_PROFILES = ("client", "secure")
 
 # A client binds "<socket dir>/pychrony.<6>/<5>/s" (24 bytes more) beside the
 # server socket; sun_path holds 107 bytes + NUL.
@@ -198,6 +210,11 @@ def _proc_state(pid: int) -> str | None:
     except OSError:
         return None
     return stat.rpartition(")")[2].split()[0]
+
+
+def _key_file(inst: Instance) -> str:
+    """The key file of a ``server`` or ``secure`` instance."""
+    return os.path.join(inst.dir, "chrony.keys")
 
 
 def _alive(pid: int) -> bool:
@@ -579,7 +596,7 @@ class Lab:
         if system_paths and not _private_run:
             raise LabError("system_paths is only allowed inside `chronylab.py default-ns`")
         server: Instance | None = None
-        if profile == "client":
+        if profile in _CLIENT_PROFILES:
             server = self.instances.get("server") or self.start("server")
         inst_dir = os.path.join(self.dir, name)
         if len(os.fsencode(inst_dir)) > _MAX_SOCKET_DIR:
@@ -634,6 +651,7 @@ class Lab:
             taken.add(p)
             return p
 
+        # The client profile's peer receives on its NTP port; `secure` has no peer.
         ntp_port = port() if profile in ("server", "client") else None
         if profile == "server":
             cmdport: int | None = None
@@ -653,7 +671,7 @@ class Lab:
             pidfile=os.path.join(inst_dir, "chronyd.pid"),
             refclock=os.path.join(inst_dir, "refclock.sock") if profile == "client" else None,
             system_paths=system_paths,
-            closed_port=port() if profile in ("client", "many") else None,
+            closed_port=port() if profile in ("client", "secure", "many") else None,
             server_port=server.ntp_port if server is not None else None,
         )
 
@@ -683,6 +701,8 @@ class Lab:
                 lines += [f"bindcmdaddress {a}" for a in loopbacks]
                 lines += [f"cmdallow {a}" for a in loopbacks]
             lines.append(f"bindcmdaddress {inst.socket}")
+        if inst.profile in ("server", "secure"):
+            lines.append(f"keyfile {_key_file(inst)}")
         if inst.profile == "server":
             lines += [f"local stratum {LOCAL_STRATUM}", "allow 127.0.0.0/8"]
             if self.ipv6:
@@ -699,6 +719,14 @@ class Lab:
             lines.append(f"peer 127.0.0.3 port {sp} {fast}")
             lines.append(f"server {UNRESOLVABLE_NAME} iburst")
             lines.append(f"refclock SOCK {inst.refclock} refid {REFCLOCK_REFID} poll 0")
+        elif inst.profile == "secure":
+            fast = "minpoll -6 maxpoll -6"
+            sp = inst.server_port
+            if self.ipv6:
+                lines.append(f"server 127.0.0.1 port {sp} key {AUTH_KEY_ID} {fast} iburst")
+                lines.append(f"server ::1 port {sp} xleave {fast} iburst")
+            else:
+                lines.append(f"server 127.0.0.1 port {sp} key {AUTH_KEY_ID} xleave {fast} iburst")
         elif inst.profile == "many":
             lines += [
                 f"server 127.1.0.{n} port {inst.closed_port} offline"
@@ -717,6 +745,10 @@ class Lab:
             os.replace(inst.log, inst.log + ".prev")
         text = inst.config_override if inst.config_override is not None else self.config_text(inst)
         Path(inst.conf).write_text(text)
+        if inst.profile in ("server", "secure"):
+            keys = Path(_key_file(inst))
+            keys.write_text(_AUTH_KEY_LINE + "\n")
+            keys.chmod(0o600)
         if inst.refclock is not None and (inst._feeder is None or inst._feeder.poll() is not None):
             # Started by this file, in its own session, with no pipes: a
             # caller reading our stdout to EOF is not held up.
@@ -746,7 +778,7 @@ class Lab:
         inst.pid = inst._proc.pid
         self._save()
         self._wait_listening(inst)
-        if wait and inst.profile == "client" and inst.config_override is None:
+        if wait and inst.profile in _CLIENT_PROFILES and inst.config_override is None:
             self._wait_sources(inst)
 
     def _wait_listening(self, inst: Instance) -> None:
@@ -795,9 +827,10 @@ class Lab:
             time.sleep(0.02)
 
     def _wait_sources(self, inst: Instance) -> None:
-        """Wait until the client's server (127.0.0.1) and GPS have samples."""
+        """Wait until the client's server (127.0.0.1, ::1) and GPS (``client``
+        only) have samples."""
         deadline = time.monotonic() + self.timeout
-        want = {"127.0.0.1", REFCLOCK_REFID}
+        want = {"127.0.0.1", REFCLOCK_REFID} if inst.profile == "client" else {"127.0.0.1"}
         if self.ipv6:
             want.add("::1")
         out = ""

@@ -8,9 +8,13 @@ import pytest
 
 from pychrony import testing
 from pychrony.models import (
+    AuthData,
+    ClientAccess,
     LeapStatus,
     ManualSample,
+    NTPData,
     RTCData,
+    SelectData,
     ServerStats,
     Smoothing,
     Source,
@@ -20,15 +24,23 @@ from pychrony.models import (
     TrackingStatus,
 )
 from pychrony.testing import (
+    AUTHDATA_DEFAULTS,
+    CLIENT_ACCESS_DEFAULTS,
     MANUAL_SAMPLE_DEFAULTS,
+    NTPDATA_DEFAULTS,
     RTCDATA_DEFAULTS,
+    SELECTDATA_DEFAULTS,
     SERVERSTATS_DEFAULTS,
     SMOOTHING_DEFAULTS,
     SOURCE_DEFAULTS,
     SOURCESTATS_DEFAULTS,
     TRACKING_DEFAULTS,
+    make_auth_data,
+    make_client_access,
     make_manual_sample,
+    make_ntp_data,
     make_rtc_data,
+    make_select_data,
     make_server_stats,
     make_smoothing,
     make_source,
@@ -47,6 +59,10 @@ CASES = [
     (make_server_stats, SERVERSTATS_DEFAULTS, ServerStats),
     (make_smoothing, SMOOTHING_DEFAULTS, Smoothing),
     (make_manual_sample, MANUAL_SAMPLE_DEFAULTS, ManualSample),
+    (make_ntp_data, NTPDATA_DEFAULTS, NTPData),
+    (make_select_data, SELECTDATA_DEFAULTS, SelectData),
+    (make_auth_data, AUTHDATA_DEFAULTS, AuthData),
+    (make_client_access, CLIENT_ACCESS_DEFAULTS, ClientAccess),
 ]
 
 
@@ -71,6 +87,14 @@ def test_all() -> None:
         "SOURCE_NAME_DEFAULT",
         "make_manual_sample",
         "MANUAL_SAMPLE_DEFAULTS",
+        "make_ntp_data",
+        "NTPDATA_DEFAULTS",
+        "make_select_data",
+        "SELECTDATA_DEFAULTS",
+        "make_auth_data",
+        "AUTHDATA_DEFAULTS",
+        "make_client_access",
+        "CLIENT_ACCESS_DEFAULTS",
     ]
 
 

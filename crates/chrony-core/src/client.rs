@@ -163,7 +163,8 @@ impl Client {
             lib => lib.record_with(args, interrupt))
     }
 
-    /// Every record of the per-source report `R`, with an interrupt check as
+    /// Every record of the list report `R` (per source, per NTP source's
+    /// address, or paged: as its shape says), with an interrupt check as
     /// [`Client::record`].
     ///
     /// # Errors
@@ -243,7 +244,9 @@ impl Client {
         interrupt: &dyn Fn() -> bool,
     ) -> Result<(Spec, Vec<FieldList>)> {
         let records = match R::SPEC.shape {
-            Shape::PerSource => self.records_with::<R>(args, interrupt)?,
+            Shape::PerSource | Shape::PerAddress { .. } | Shape::Paged => {
+                self.records_with::<R>(args, interrupt)?
+            }
             Shape::InReply => self.in_reply_with::<R>(args, interrupt)?,
             Shape::Single | Shape::Optional | Shape::Text => {
                 vec![self.record_with::<R>(args, interrupt)?]

@@ -26,6 +26,13 @@
 //!   ID` instead of `address`; the lab's client has the refclock `GPS`.
 //! * `address text`: addresses come back as text, incl. IPv6 and `ID#…` for
 //!   an unresolved name; the lab has `::1` and `nonexistent.invalid`.
+//! * `testB/testC`: libchrony 0.2 names ntpdata's test bits 0x4 and 0x2 the
+//!   wrong way round; both backends keep the raw bits (chronyd's
+//!   assignment), which must then be equal.
+//! * `empty refclock records`: libchrony's ntpdata and authdata give an
+//!   empty record for a reference clock; the backend skips reference clocks
+//!   (and, for ntpdata, unresolved sources) as the native one does, so the
+//!   lists must be equal; the lab's client has the refclock `GPS`.
 //! * `Timespec high word`: 0x7FFFFFFF not treated as a 32-bit `time_t`
 //!   marker; no chronyd here sends it (64-bit), so it is covered by the unit
 //!   test `timespec_marker_and_nanosecond_clamp` only.
@@ -49,7 +56,7 @@ use common::{cmd, rpy, silent, source_body, tracking_body, wire, Fake, Out, Seen
 
 use chrony_core::libchrony::LibchronyClient;
 use chrony_core::protocol::wire::decode_float;
-use chrony_core::reports::Activity;
+use chrony_core::reports::{Activity, Args, AuthData, NtpData, SelectData};
 use chrony_core::{
     Client, ClientOptions, ConnectionFailure, Error, IpAddr, LeapStatus, Result, RtcData, Source,
     SourceMode, SourceState, SourceStats, Timespec, Tracking, TransportKind,
@@ -84,7 +91,7 @@ fn shared_lab() -> Option<Arc<Lab>> {
     }
     let lab = Arc::new(require(
         "a chronyd lab (root, chronyd)",
-        Lab::start(&["client", "many", "empty"]),
+        Lab::start(&["client", "secure", "many", "empty"]),
     )?);
     *slot = Arc::downgrade(&lab);
     Some(lab)
@@ -214,6 +221,60 @@ report_fields!(RtcData {
     span: int,
     offset: float,
     freq_offset: float
+});
+
+report_fields!(NtpData {
+    remote_address: text,
+    local_address: text,
+    remote_port: int,
+    leap: int,
+    version: int,
+    mode: int,
+    stratum: int,
+    poll: int,
+    precision: int,
+    root_delay: float,
+    root_dispersion: float,
+    ref_id: int,
+    ref_time: ts,
+    offset: float,
+    peer_delay: float,
+    peer_dispersion: float,
+    response_time: float,
+    jitter_asymmetry: float,
+    flags: int,
+    tx_tss_char: int,
+    rx_tss_char: int,
+    total_tx_count: int,
+    total_rx_count: int,
+    total_valid_count: int,
+    total_good_count: int,
+    timestamp_counts: text
+});
+report_fields!(SelectData {
+    ref_id: int,
+    address: text,
+    state_char: int,
+    authentication: text,
+    leap: int,
+    conf_options: int,
+    eff_options: int,
+    last_sample_ago: int,
+    score: float,
+    lo_limit: float,
+    hi_limit: float
+});
+report_fields!(AuthData {
+    address: text,
+    mode: int,
+    key_type: int,
+    key_id: int,
+    key_length: int,
+    ke_attempts: int,
+    last_ke_ago: int,
+    cookies: int,
+    cookie_length: int,
+    nak: text
 });
 
 impl<T: Fields> Fields for Vec<T> {
@@ -382,6 +443,112 @@ fn activity_is_the_same() {
         assert_eq!(a.unresolved, 1, "{a:?}");
         assert!(a.online >= 1, "{a:?}");
     }
+}
+
+/// A per-source report of issue 11 read by both backends at `address`.
+fn list_agrees<R: chrony_core::Record + Fields + Debug>(address: &str, args: &Args) -> Vec<R> {
+    let (native, lib) = both(address);
+    agree(
+        &format!("{} at {address}", R::SPEC.name),
+        || native.records_with::<R>(args, &never_interrupt),
+        || lib.records_with::<R>(args, &never_interrupt),
+    )
+}
+
+#[test]
+fn ntpdata_is_the_same() {
+    let Some(lab) = shared_lab() else { return };
+    let client: Vec<NtpData> = list_agrees(&lab.socket("client"), &Args::NONE);
+    // The refclock and the unresolved source are not listed by either.
+    assert!(client.len() >= 3, "{client:#?}");
+    assert!(client
+        .iter()
+        .all(|d| !matches!(d.remote_address, IpAddr::Id(_) | IpAddr::Unspec)));
+    // testB/testC: the raw bits, equal in both; a passed test sets a bit.
+    assert!(client.iter().any(|d| d.flags & 0x3FF != 0), "{client:#?}");
+    let secure: Vec<NtpData> = list_agrees(&lab.socket("secure"), &Args::NONE);
+    assert!(
+        secure.iter().any(|d| d.flags & 0x8000 != 0),
+        "authenticated: {secure:#?}"
+    );
+    let one: Vec<NtpData> = list_agrees(
+        &lab.socket("client"),
+        &Args::with_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))),
+    );
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].mode, 0, "127.0.0.2 never answers");
+}
+
+#[test]
+fn selectdata_is_the_same() {
+    let Some(lab) = shared_lab() else { return };
+    let client: Vec<SelectData> = list_agrees(&lab.socket("client"), &Args::NONE);
+    // Every source, the refclock (UNSPEC address) and the unresolved one too.
+    assert!(client
+        .iter()
+        .any(|s| s.address.is_unspec() && s.name() == "GPS"));
+    assert!(client.iter().any(|s| matches!(s.address, IpAddr::Id(_))));
+    let secure: Vec<SelectData> = list_agrees(&lab.socket("secure"), &Args::NONE);
+    assert!(secure
+        .iter()
+        .any(|s| s.authentication && s.eff_options & 0x8 != 0));
+    assert!(list_agrees::<SelectData>(&lab.socket("empty"), &Args::NONE).is_empty());
+}
+
+#[test]
+fn authdata_is_the_same() {
+    let Some(lab) = shared_lab() else { return };
+    let client: Vec<AuthData> = list_agrees(&lab.socket("client"), &Args::NONE);
+    // Every NTP source, the unresolved one included; no refclock record.
+    assert!(client.iter().any(|a| matches!(a.address, IpAddr::Id(_))));
+    assert!(client.iter().all(|a| !a.address.is_unspec()));
+    let secure: Vec<AuthData> = list_agrees(&lab.socket("secure"), &Args::NONE);
+    assert!(
+        secure.iter().any(|a| a.mode == 1 && a.key_id == 7),
+        "{secure:#?}"
+    );
+    let one: Vec<AuthData> = list_agrees(&lab.socket("client"), &Args::with_address(IpAddr::Id(1)));
+    assert_eq!(one.len(), 1);
+}
+
+/// libchrony formats the SOURCESTATS address of an ntpdata or authdata
+/// request into its shared string buffer inside its request and reply
+/// calls; the backend serialises those with the field reads. Per-address
+/// reads on some threads must not corrupt the addresses read on others.
+#[test]
+fn per_address_reads_keep_other_sessions_strings() {
+    let Some(lab) = shared_lab() else { return };
+    let many = Client::connect(Some(&lab.socket("many")), options()).unwrap();
+    let expected: Vec<IpAddr> = many.sources().unwrap().iter().map(|s| s.address).collect();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (lab, expected) = (&lab, &expected);
+            scope.spawn(move || {
+                for round in 0..10 {
+                    if t % 2 == 0 {
+                        let lib = LibchronyClient::connect(Some(&lab.socket("client")), options())
+                            .unwrap();
+                        let ntp: Vec<NtpData> =
+                            lib.records_with(&Args::NONE, &never_interrupt).unwrap();
+                        assert!(ntp.len() >= 3, "thread {t} round {round}");
+                        let auth: Vec<AuthData> =
+                            lib.records_with(&Args::NONE, &never_interrupt).unwrap();
+                        assert!(auth.len() >= 4, "thread {t} round {round}");
+                    } else {
+                        let lib =
+                            LibchronyClient::connect(Some(&lab.socket("many")), options()).unwrap();
+                        let got: Vec<IpAddr> = lib
+                            .sources_interruptible(&never_interrupt)
+                            .unwrap()
+                            .iter()
+                            .map(|s| s.address)
+                            .collect();
+                        assert_eq!(&got, expected, "thread {t} round {round}");
+                    }
+                }
+            });
+        }
+    });
 }
 
 #[test]

@@ -1,15 +1,20 @@
 //! Property tests of the decoders of issue 10's reports (SERVER_STATS with
-//! its four layouts, SMOOTHING, NTP_SOURCE_NAME, MANUAL_LIST): whatever the
-//! reply, a decoder returns the values CMDMON.md gives or one of this
-//! crate's data errors, and never panics. (`fuzz_decoders.rs` holds the
-//! same properties for the first reports.)
+//! its four layouts, SMOOTHING, NTP_SOURCE_NAME, MANUAL_LIST) and issue 11's
+//! (NTP_DATA and NTP_DATA2, SELECT_DATA, AUTH_DATA, CLIENT_ACCESSES_BY_INDEX3
+//! pages): whatever the reply, a decoder returns the values CMDMON.md gives
+//! or one of this crate's data errors, and never panics. (`fuzz_decoders.rs`
+//! holds the same properties for the first reports.)
 
 #[path = "common/wire.rs"]
 #[allow(dead_code)]
 mod wire;
 
+use chrony_core::protocol::reply::check;
+use chrony_core::protocol::wire::Reader;
+use chrony_core::reports::Args;
 use chrony_core::reports::{
-    decode, decode_records, ManualSample, Record, ServerStats, Smoothing, SourceName,
+    decode, decode_records, AuthData, ClientAccess, ManualSample, NtpData, Record, SelectData,
+    ServerStats, Smoothing, SourceName,
 };
 use chrony_core::{DataFailure, Error};
 use proptest::prelude::*;
@@ -172,6 +177,130 @@ proptest! {
             prop_assert!(ours(&e), "{:?}", e);
         }
         if let Err(e) = decode_records::<ManualSample>(&buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+    }
+}
+
+/// The outcome every decoder must give for a body of `len` bytes after reply
+/// code `reply` when the request accepts `layouts` (reply code, body length):
+/// `None` to decode, else the data failure expected.
+fn layout_outcome(reply: u16, len: usize, layouts: &[(u16, usize)]) -> Option<DataFailure> {
+    match layouts.iter().find(|(r, _)| *r == reply) {
+        None => Some(DataFailure::NewServer),
+        Some((_, need)) if len < *need => Some(DataFailure::InvalidReply),
+        Some(_) => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn ntpdata_any_layout_and_length(
+        reply in prop_oneof![Just(16u16), Just(26), Just(1), any::<u16>()],
+        body in prop::collection::vec(any::<u8>(), 0..180),
+    ) {
+        let r = decode::<NtpData>(0, &wire::reply(57, reply, 0, 9, &body));
+        if let Some(kind) = layout_outcome(reply, body.len(), &[(16, 124), (26, 144)]) {
+            prop_assert!(has_kind(&r, kind), "{:?}", r);
+        } else {
+            let d = r.unwrap();
+            prop_assert_eq!(d.timestamp_counts.is_some(), reply == 26);
+            prop_assert_eq!(u64::from(d.total_good_count), be32(&body, 108));
+            prop_assert_eq!(d.flags, u16::from_be_bytes([body[92], body[93]]));
+            prop_assert_eq!(d.poll, i8::from_be_bytes([body[46]]));
+            // Every value is kept: enums and flags never fail; only a
+            // float chrony's format cannot hold would.
+            if let Err(e) = d.fields() {
+                prop_assert!(is_data_error(&e));
+            }
+        }
+    }
+
+    #[test]
+    fn selectdata_any_body(
+        reply in prop_oneof![Just(23u16), any::<u16>()],
+        body in prop::collection::vec(any::<u8>(), 0..60),
+    ) {
+        let r = decode::<SelectData>(3, &wire::reply(69, reply, 0, 9, &body));
+        if let Some(kind) = layout_outcome(reply, body.len(), &[(23, 48)]) {
+            prop_assert!(has_kind(&r, kind), "{:?}", r);
+        } else {
+            let s = r.unwrap();
+            prop_assert_eq!(s.state_char, body[24]);
+            prop_assert_eq!(s.authentication, body[25] != 0);
+            prop_assert_eq!(s.eff_options, u16::from_be_bytes([body[30], body[31]]));
+            if let Err(e) = s.fields() {
+                prop_assert!(is_data_error(&e));
+            }
+        }
+    }
+
+    #[test]
+    fn authdata_any_body(
+        reply in prop_oneof![Just(20u16), any::<u16>()],
+        body in prop::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let r = decode::<AuthData>(0, &wire::reply(67, reply, 0, 9, &body));
+        if let Some(kind) = layout_outcome(reply, body.len(), &[(20, 24)]) {
+            prop_assert!(has_kind(&r, kind), "{:?}", r);
+        } else {
+            let a = r.unwrap();
+            prop_assert_eq!(u64::from(a.last_ke_ago), be32(&body, 12));
+            prop_assert_eq!(a.nak, body[20] != 0 || body[21] != 0);
+            prop_assert!(a.fields().is_ok());
+        }
+    }
+
+    #[test]
+    fn clients_any_page(
+        reply in prop_oneof![Just(21u16), any::<u16>()],
+        header in (any::<u32>(), any::<u32>(), prop_oneof![0u32..=8, any::<u32>()]),
+        rest in prop::collection::vec(any::<u8>(), 0..500),
+    ) {
+        let (n_indices, next_index, n_clients) = header;
+        let mut body = Vec::new();
+        for w in [n_indices, next_index, n_clients] {
+            body.extend_from_slice(&w.to_be_bytes());
+        }
+        body.extend_from_slice(&rest);
+        let buf = wire::reply(68, reply, 0, 9, &body);
+        let r = decode_records::<ClientAccess>(&buf);
+        match layout_outcome(reply, body.len(), &[(21, 492)]) {
+            Some(kind) => prop_assert!(has_kind(&r, kind), "{:?}", r),
+            None if n_clients > 8 => {
+                prop_assert!(has_kind(&r, DataFailure::InvalidValue), "{:?}", r);
+            }
+            None => {
+                let page = r.unwrap();
+                prop_assert_eq!(page.len(), n_clients as usize);
+                for c in &page {
+                    prop_assert!(c.fields().is_ok());
+                }
+                let req = ClientAccess::request(0, &Args::NONE);
+                let (code, reader): (u16, Reader<'_>) = check(&req, &buf).unwrap();
+                let next = ClientAccess::next_page(code, &reader).unwrap();
+                let more = next_index < n_indices && n_clients == 8;
+                prop_assert_eq!(next, more.then_some(next_index));
+            }
+        }
+    }
+
+    #[test]
+    fn per_source_reports_on_arbitrary_datagrams_never_panic(
+        buf in prop::collection::vec(any::<u8>(), 0..560),
+    ) {
+        if let Err(e) = decode::<NtpData>(0, &buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+        if let Err(e) = decode::<SelectData>(0, &buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+        if let Err(e) = decode::<AuthData>(0, &buf) {
+            prop_assert!(ours(&e), "{:?}", e);
+        }
+        if let Err(e) = decode_records::<ClientAccess>(&buf) {
             prop_assert!(ours(&e), "{:?}", e);
         }
     }

@@ -50,6 +50,27 @@ fn member<'py>(
     })
 }
 
+/// `Enum(value)`, or `value` itself when the enum has no such member (the
+/// enums of the newer reports keep a newer chronyd's values as plain ints
+/// or one-character strings). As in [`member`], only the enum's own
+/// `ValueError` means "unknown value"; anything else propagates.
+fn member_or_plain<'py>(
+    class: &Bound<'py, PyType>,
+    value: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match class.call1((&value,)) {
+        Ok(member) => Ok(member),
+        Err(err)
+            if err
+                .get_type(class.py())
+                .is(class.py().get_type::<PyValueError>()) =>
+        {
+            Ok(value)
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// The dataclass of `class` built from `fields` by keyword.
 fn build<'py>(
     py: Python<'py>,
@@ -67,6 +88,16 @@ fn build<'py>(
             Value::Member(enum_class, v) => {
                 let class = types::model(py, enum_class.class())?;
                 kwargs.set_item(name, member(&class, fields.report(), name, *v)?)?;
+            }
+            Value::MemberOrInt(enum_class, v) => {
+                let class = types::model(py, enum_class.class())?;
+                let plain = v.into_pyobject(py)?.into_any();
+                kwargs.set_item(name, member_or_plain(&class, plain)?)?;
+            }
+            Value::MemberOrChar(enum_class, v) => {
+                let class = types::model(py, enum_class.class())?;
+                let plain = PyString::new(py, char::from(*v).encode_utf8(&mut [0; 4])).into_any();
+                kwargs.set_item(name, member_or_plain(&class, plain)?)?;
             }
         }
     }

@@ -162,7 +162,7 @@ impl Client {
         let args = report_args(name, kwargs)?;
         let ((spec, records), _back) = waiting(py, |check| self.inner.read(name, &args, check))?;
         match spec.shape {
-            Shape::PerSource | Shape::InReply => {
+            Shape::PerSource | Shape::PerAddress { .. } | Shape::Paged | Shape::InReply => {
                 let objects = convert::records(py, &spec, &records)?;
                 Ok(PyList::new(py, objects)?.into_any().unbind())
             }

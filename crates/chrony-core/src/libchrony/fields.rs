@@ -13,8 +13,18 @@ use crate::protocol::wire::{IpAddr, Timespec};
 use crate::reports::NamedFields;
 
 /// libchrony 0.1/0.2 format address fields into one static buffer shared by
-/// every session: field reads of all sessions take this lock.
+/// every session: field reads of all sessions take this lock, and so does
+/// every call that may format one inside libchrony ([`string_lock`]).
 static FIELD_LOCK: ProcessLock = ProcessLock::new();
+
+/// The lock of libchrony's shared string buffer, for the calls that write
+/// it besides field reads: asking for an ntpdata or authdata record and
+/// processing a reply (libchrony then formats the SOURCESTATS record's
+/// address, to see whether it is a reference clock, before it sends the
+/// request for that address). Not to be taken while a [`Fields`] is alive.
+pub(super) fn string_lock() -> ProcessGuard<'static> {
+    FIELD_LOCK.lock()
+}
 
 /// Restores the sign of the sources `poll` field, which libchrony 0.1/0.2
 /// return as the unsigned 16-bit wire value (65530 for −6). Values already
@@ -162,6 +172,20 @@ impl<'a> Fields<'a> {
         )
     }
 
+    fn u8(&self, name: &str) -> Result<u8> {
+        let v = self.uint(name)?;
+        u8::try_from(v).map_err(|_| self.out_of_range(name, v))
+    }
+
+    /// A signed 8-bit field (ntpdata `poll`, `precision`: libchrony 0.2
+    /// sign-extends these, unlike its 16-bit ones).
+    fn i8(&self, name: &str) -> Result<i8> {
+        let index = self.field(name, raw::CHRONY_TYPE_INTEGER)?;
+        // SAFETY: the session is live and `index` a valid field.
+        let v = unsafe { (self.lib().chrony_get_field_integer)(self.ptr(), index) };
+        i8::try_from(v).map_err(|_| self.out_of_range(name, v))
+    }
+
     fn u16(&self, name: &str) -> Result<u16> {
         let v = self.uint(name)?;
         u16::try_from(v).map_err(|_| self.out_of_range(name, v))
@@ -228,6 +252,12 @@ impl<'a> Fields<'a> {
 impl NamedFields for Fields<'_> {
     fn has(&self, name: &str) -> bool {
         Fields::has(self, name)
+    }
+    fn u8(&self, name: &str) -> Result<u8> {
+        Fields::u8(self, name)
+    }
+    fn i8(&self, name: &str) -> Result<i8> {
+        Fields::i8(self, name)
     }
     fn u16(&self, name: &str) -> Result<u16> {
         Fields::u16(self, name)

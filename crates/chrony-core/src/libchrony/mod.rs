@@ -1,4 +1,4 @@
-//! The libchrony backend: the same four reports as [`crate::Client`], read
+//! The libchrony backend: the reports libchrony 0.2 has, read
 //! through chrony's C client library instead of the native codec.
 //!
 //! libchrony is loaded at run time by `libchrony-sys` (`LIBCHRONY_PATH`, else
@@ -30,7 +30,9 @@
 //!   taken as seconds and nanoseconds are not clamped:
 //!   [`timespec_from_libchrony`] applies chronyd's rules;
 //! * string fields share one static buffer across all sessions: field reads
-//!   are serialised process-wide and each string is copied at once;
+//!   are serialised process-wide and each string is copied at once; so are
+//!   requests and reply processing, since for ntpdata and authdata libchrony
+//!   formats an address there itself (`fields::string_lock`);
 //! * addresses come back as text ([`address_from_libchrony`] parses them
 //!   back; `?`, libchrony's text for an unknown family, is UNSPEC as in
 //!   chronyd), and a reference clock's `sources` record carries a
@@ -43,6 +45,14 @@
 //!   post-4.8 chronyd's RPY_NULL for a vanished source `CHRONY_NEW_SERVER`:
 //!   with the peeked status both restart the list from a fresh count, as the
 //!   native backend does;
+//! * ntpdata's `flags` names bits 0x4 and 0x2 `testC` and `testB`, the wrong
+//!   way round (chronyd's 0x4 is testB): the raw bits are read, never the
+//!   names, so both backends give chronyd's assignment;
+//! * ntpdata and authdata are asked for by source index, and libchrony gives
+//!   an empty record (no fields) for a reference clock: the backend reads
+//!   the `sources` record of each index first and skips reference clocks
+//!   (and, for ntpdata, unresolved sources) as the native backend does, and
+//!   skips any empty record still met;
 //! * `chrony_open_socket` parses ports with `atoi` (`:70000` wraps to 4464,
 //!   `:x` means port 0): addresses are validated with
 //!   [`Endpoint::parse`](crate::Endpoint::parse) first and passed on in
@@ -73,12 +83,13 @@ use libchrony_sys as raw;
 use crate::error::{Error, Result};
 use crate::gate::{Closable, Gate};
 use crate::options::{ClientOptions, TransportKind};
+use crate::outcome::RequestKind;
 use crate::outcome::{self, INTERRUPT_SLICE};
 use crate::protocol::reply::is_no_such_source;
 use crate::protocol::request::Request;
 use crate::protocol::PROTO_VERSION;
 use crate::report::{RtcData, Source, SourceStats, Tracking};
-use crate::reports::{source_count, Args, Record, SOURCE_LIST_ATTEMPTS};
+use crate::reports::{source_count, Args, Record, Shape, SourceMode, SOURCE_LIST_ATTEMPTS};
 use errors::{library_error, reply_error, version_error};
 use fields::Fields;
 pub use fields::{address_from_libchrony, poll_from_libchrony, timespec_from_libchrony};
@@ -351,7 +362,10 @@ impl Call<'_> {
         let mut attempt: u32 = 0;
         let mut reopened = false;
         loop {
-            let code = self.session.issue(&req);
+            let code = {
+                let _strings = fields::string_lock();
+                self.session.issue(&req)
+            };
             if code != raw::CHRONY_OK {
                 let e = io::Error::last_os_error();
                 match (code, e.kind()) {
@@ -441,7 +455,10 @@ impl Call<'_> {
                 }
                 Err(e) => return Err(self.recv_error(e)),
             };
-            let code = self.session.process_response();
+            let code = {
+                let _strings = fields::string_lock();
+                self.session.process_response()
+            };
             if code != raw::CHRONY_OK {
                 let os_error = io::Error::last_os_error();
                 return Err(reply_error(
@@ -469,9 +486,18 @@ impl Call<'_> {
         }
     }
 
+    /// Reads a list report as its shape says ([`Shape::PerAddress`]: see
+    /// [`Call::per_address`]; paged reports have no libchrony form).
+    fn records<R: Record>(&mut self, args: &Args) -> Result<Vec<R>> {
+        match R::SPEC.shape {
+            Shape::PerAddress { unresolved } => self.per_address::<R>(args, unresolved),
+            _ => self.per_source::<R>(args),
+        }
+    }
+
     /// Reads a per-source report: the count, then every record. When a
     /// record is gone (the list changed), starts again from a fresh count.
-    fn records<R: Record>(&mut self, args: &Args) -> Result<Vec<R>> {
+    fn per_source<R: Record>(&mut self, args: &Args) -> Result<Vec<R>> {
         let mut attempt = 0;
         'list: loop {
             attempt += 1;
@@ -486,6 +512,57 @@ impl Call<'_> {
                     other => other?,
                 }
                 out.push(R::from_fields(&self.fields(R::SPEC.name))?);
+            }
+            return Ok(out);
+        }
+    }
+
+    /// Reads a per-address report (ntpdata, authdata). libchrony asks for
+    /// these by source index: it sends SOURCESTATS for the index and then
+    /// the report's request for the address that names. For each index this
+    /// first reads the `sources` record (the address and mode, as the native
+    /// backend does), so that reference clocks (and, unless `unresolved`,
+    /// sources not resolved yet) are skipped: libchrony would give an empty
+    /// record for a reference clock, which is not a record of the report.
+    /// An empty record still met (a source replaced in between) is skipped
+    /// too. With an `address` argument only that source is returned, and
+    /// none is chronyd's "no such source", as from the native backend.
+    fn per_address<R: Record>(&mut self, args: &Args, unresolved: bool) -> Result<Vec<R>> {
+        let wanted = args.address_given();
+        let mut attempt = 0;
+        'list: loop {
+            attempt += 1;
+            self.exchange(Request::n_sources())?;
+            let n = source_count(self.session.record_count())?;
+            let mut out = Vec::new();
+            for index in 0..n {
+                let read = |c: &mut Self| -> Result<Option<R>> {
+                    c.exchange(Source::request(index, &Args::NONE))?;
+                    let source = Source::from_fields(&c.fields(Source::SPEC.name))?;
+                    let take = match wanted {
+                        Some(w) => w == source.address && source.mode != SourceMode::Refclock,
+                        None => source.listed_by_address(unresolved),
+                    };
+                    if !take {
+                        return Ok(None);
+                    }
+                    c.exchange(R::request(index, args))?;
+                    if c.session.field_count() == 0 {
+                        return Ok(None);
+                    }
+                    Ok(Some(
+                        R::from_fields(&c.fields(R::SPEC.name))?.at_address(source.address),
+                    ))
+                };
+                match read(self) {
+                    Err(e) if is_no_such_source(&e) && attempt < SOURCE_LIST_ATTEMPTS => {
+                        continue 'list
+                    }
+                    other => out.extend(other?),
+                }
+            }
+            if out.is_empty() && wanted.is_some() {
+                return Err(outcome::no_such_source(R::SPEC.name, RequestKind::Report));
             }
             return Ok(out);
         }

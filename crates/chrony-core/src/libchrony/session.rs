@@ -173,6 +173,13 @@ impl Session {
         unsafe { (self.lib.chrony_process_response)(self.ptr.as_ptr()) }
     }
 
+    /// The number of fields of the record libchrony last accepted (0 for
+    /// the empty record it gives for a reference clock's ntpdata/authdata).
+    pub(super) fn field_count(&self) -> c_int {
+        // SAFETY: the session is live.
+        unsafe { (self.lib.chrony_get_record_number_fields)(self.ptr.as_ptr()) }
+    }
+
     pub(super) fn record_count(&self) -> c_int {
         // SAFETY: the session is live.
         unsafe { (self.lib.chrony_get_report_number_records)(self.ptr.as_ptr()) }

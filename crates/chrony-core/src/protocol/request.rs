@@ -169,6 +169,15 @@ impl Request {
         r
     }
 
+    /// Marks a request for one source of a list being read (by address):
+    /// "no such source" then means the list changed, as for
+    /// [`Request::record`].
+    #[must_use]
+    pub fn listed(mut self) -> Self {
+        self.kind = RequestKind::Record;
+        self
+    }
+
     /// Marks a request whose "not enabled" (or "no RTC") status means that
     /// chronyd does not provide the report, because `facility` is not
     /// configured.

@@ -255,6 +255,24 @@ impl<'a> Reader<'a> {
         ))
     }
 
+    /// An unsigned 8-bit value at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn u8(&self, off: usize) -> Result<u8> {
+        self.bytes::<1>(off).map(|[b]| b)
+    }
+
+    /// A signed 8-bit value at `off`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when the body is too short (a truncated reply).
+    pub fn i8(&self, off: usize) -> Result<i8> {
+        self.bytes::<1>(off).map(i8::from_be_bytes)
+    }
+
     /// An unsigned 16-bit value at `off`.
     ///
     /// # Errors

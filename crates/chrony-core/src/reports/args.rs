@@ -1,7 +1,7 @@
 //! A report's own arguments ([`Spec::args`]), given by name as text (the
 //! Python keywords) and parsed here, once, for every layer above.
 
-use super::Spec;
+use super::{Shape, Spec};
 use crate::error::{Error, Result};
 use crate::protocol::wire::IpAddr;
 
@@ -30,8 +30,16 @@ impl Args {
         self.address.unwrap_or_default()
     }
 
+    /// The `address` argument, when one was given.
+    #[must_use]
+    pub fn address_given(&self) -> Option<IpAddr> {
+        self.address
+    }
+
     /// Parses `given` (name, text) against the arguments `spec` declares:
-    /// each declared one must be given once, nothing else may be.
+    /// each declared one must be given once, nothing else may be. The
+    /// arguments of a [`Shape::PerAddress`] report are optional (its
+    /// `address` picks one source; without it, every source).
     ///
     /// `address` takes what a source's address shows (`Source.address`,
     /// chronyc -n): `192.0.2.1`, `2001:db8::1`, or `ID#0000000001` for a
@@ -62,10 +70,11 @@ impl Args {
                 }
             }
         }
+        let optional = matches!(spec.shape, Shape::PerAddress { .. });
         if let Some(missing) = spec
             .args
             .iter()
-            .find(|a| !given.iter().any(|(n, _)| n == *a))
+            .find(|a| !optional && !given.iter().any(|(n, _)| n == *a))
         {
             return Err(Error::invalid_argument(format!(
                 "the {} report needs the argument {missing:?}",
@@ -98,7 +107,7 @@ fn parse_address(spec: &Spec, text: &str) -> Result<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::{Activity, Record, SourceName};
+    use crate::reports::{Activity, NtpData, Record, SourceName};
 
     const NAMED: Spec = SourceName::SPEC;
     const PLAIN: Spec = Activity::SPEC;
@@ -119,6 +128,17 @@ mod tests {
             assert_eq!(e.error_code(), Some(7), "{bad}");
             assert!(e.to_string().contains("ID#NNNNNNNNNN"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_per_address_report_takes_its_address_optionally() {
+        let spec = NtpData::SPEC;
+        let every = Args::parse(&spec, &[]).unwrap();
+        assert_eq!(every.address_given(), None);
+        let one = Args::parse(&spec, &[("address", "ID#0000000001")]).unwrap();
+        assert_eq!(one.address_given(), Some(IpAddr::Id(1)));
+        let e = Args::parse(&spec, &[("address", "GPS")]).unwrap_err();
+        assert!(e.to_string().contains("reference clock"), "{e}");
     }
 
     #[test]

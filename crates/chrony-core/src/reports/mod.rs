@@ -9,9 +9,13 @@
 
 mod activity;
 mod args;
+mod authdata;
+mod clients;
 mod enums;
 mod manual;
+mod ntpdata;
 mod rtc;
+mod selectdata;
 mod serverstats;
 mod smoothing;
 mod sourcename;
@@ -21,9 +25,13 @@ mod tracking;
 
 pub use activity::Activity;
 pub use args::Args;
+pub use authdata::AuthData;
+pub use clients::ClientAccess;
 pub use enums::{LeapStatus, SourceMode, SourceState};
 pub use manual::ManualSample;
+pub use ntpdata::NtpData;
 pub use rtc::RtcData;
+pub use selectdata::SelectData;
 pub use serverstats::ServerStats;
 pub use smoothing::Smoothing;
 pub use sourcename::SourceName;
@@ -46,6 +54,20 @@ pub enum Shape {
     Optional,
     /// One record per source: the count (N_SOURCES), then each index.
     PerSource,
+    /// One record per NTP source, asked for by the source's address: the
+    /// count, SOURCE_DATA for each index (the addresses and modes), then
+    /// the report's request for each NTP source's address (reference
+    /// clocks skipped; sources not resolved yet only with `unresolved`).
+    /// With the report's `address` argument (optional for this shape, see
+    /// [`Args::parse`]), only that source: one request.
+    PerAddress {
+        /// Whether sources not resolved yet (`ID#…`) are listed.
+        unresolved: bool,
+    },
+    /// Pages of records (CLIENT_ACCESSES_BY_INDEX3): the request for page
+    /// `index` starts at that table index, and [`Record::next_page`] says
+    /// where the next one starts, until it says none.
+    Paged,
     /// Several records in one reply (MANUAL_LIST): one request, decoded by
     /// [`Record::decode_records`]. Python gets a list, as for
     /// [`Shape::PerSource`].
@@ -62,7 +84,7 @@ impl Shape {
         match self {
             Shape::Single => "single",
             Shape::Optional => "optional",
-            Shape::PerSource | Shape::InReply => "list",
+            Shape::PerSource | Shape::PerAddress { .. } | Shape::Paged | Shape::InReply => "list",
             Shape::Text => "text",
         }
     }
@@ -117,6 +139,24 @@ pub trait Record: Sized {
         Ok(vec![Self::decode(reply, body)?])
     }
 
+    /// For a [`Shape::Paged`] report: the index the page after this reply
+    /// starts at, or `None` when this reply was the last page.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] for a page header the body cannot hold.
+    fn next_page(_reply: u16, _body: &Reader<'_>) -> Result<Option<u32>> {
+        Ok(None)
+    }
+
+    /// For a [`Shape::PerAddress`] report: the record of the source at
+    /// `address` (the address it was asked for by; a reply that does not
+    /// carry the address gets it here).
+    #[must_use]
+    fn at_address(self, _address: IpAddr) -> Self {
+        self
+    }
+
     /// Reads the record from libchrony's fields, by libchrony's names.
     ///
     /// # Errors
@@ -138,6 +178,18 @@ pub trait Record: Sized {
 pub trait NamedFields {
     /// Whether the record has a field of that name.
     fn has(&self, name: &str) -> bool;
+    /// An unsigned 8-bit field.
+    ///
+    /// # Errors
+    ///
+    /// Missing, of another type, or out of range.
+    fn u8(&self, name: &str) -> Result<u8>;
+    /// A signed 8-bit field.
+    ///
+    /// # Errors
+    ///
+    /// Missing, of another type, or out of range.
+    fn i8(&self, name: &str) -> Result<i8>;
     /// An unsigned 16-bit field.
     ///
     /// # Errors
@@ -269,7 +321,11 @@ macro_rules! for_each_report {
             $crate::reports::ServerStats,
             $crate::reports::Smoothing,
             $crate::reports::SourceName,
-            $crate::reports::ManualSample
+            $crate::reports::ManualSample,
+            $crate::reports::NtpData,
+            $crate::reports::SelectData,
+            $crate::reports::AuthData,
+            $crate::reports::ClientAccess
         )
     };
 }
@@ -292,6 +348,18 @@ impl Field {
     pub const SOURCE_STATE: Field = Field("SourceState");
     /// `SourceMode`
     pub const SOURCE_MODE: Field = Field("SourceMode");
+    /// `NTPMode`
+    pub const NTP_MODE: Field = Field("NTPMode");
+    /// `NTPTests` (an `enum.Flag`)
+    pub const NTP_TESTS: Field = Field("NTPTests");
+    /// `TimestampSource` (character values)
+    pub const TIMESTAMP_SOURCE: Field = Field("TimestampSource");
+    /// `SelectState` (character values)
+    pub const SELECT_STATE: Field = Field("SelectState");
+    /// `SelectOptions` (an `enum.Flag`)
+    pub const SELECT_OPTIONS: Field = Field("SelectOptions");
+    /// `AuthMode`
+    pub const AUTH_MODE: Field = Field("AuthMode");
 
     /// The class name.
     #[must_use]
@@ -316,7 +384,17 @@ pub enum Value {
     Absent,
     /// A member of an enum class, by its value; a value the class does not
     /// know is an error (the pychrony 2.0.3 reports keep 2.0.3's behaviour).
+    /// Flags ([`FieldList::flags`]) come this way too, with their unknown
+    /// bits dropped, so that every value is a member.
     Member(Field, u16),
+    /// A member of an enum class by its integer value, or the plain integer
+    /// when the class does not know it (the enums of the newer reports: a
+    /// newer chronyd's value must not raise).
+    MemberOrInt(Field, u16),
+    /// A member of an enum class whose values are one-character strings,
+    /// by its character, or the plain one-character string when the class
+    /// does not know it (character 0 too: chronyd's "none").
+    MemberOrChar(Field, u8),
 }
 
 /// A record's fields in order, built with checks.
@@ -393,6 +471,32 @@ impl FieldList {
     pub fn member(&mut self, name: &'static str, class: Field, value: u16) -> &mut Self {
         self.items.push((name, Value::Member(class, value)));
         self
+    }
+
+    /// Adds a member of `class` by value, or the plain integer when the
+    /// class does not know the value.
+    pub fn member_or_int(&mut self, name: &'static str, class: Field, value: u16) -> &mut Self {
+        self.items.push((name, Value::MemberOrInt(class, value)));
+        self
+    }
+
+    /// Adds a member of the character-valued `class` by character, or the
+    /// plain one-character string when the class does not know it.
+    pub fn member_or_char(&mut self, name: &'static str, class: Field, value: u8) -> &mut Self {
+        self.items.push((name, Value::MemberOrChar(class, value)));
+        self
+    }
+
+    /// Adds the flags of the `enum.Flag` `class` that `known` (the class's
+    /// bits) lists. Bits outside `known` (a newer chronyd's) are dropped:
+    /// the value is always a member and never raises.
+    pub fn flags(&mut self, name: &'static str, class: Field, value: u16, known: u16) -> &mut Self {
+        self.member(name, class, value & known)
+    }
+
+    /// Adds an address as chronyc -n prints it (`''` for none).
+    pub fn address(&mut self, name: &'static str, value: IpAddr) -> &mut Self {
+        self.text(name, value.to_string())
     }
 
     /// Adds a float, which must be finite.

@@ -53,6 +53,14 @@ impl Source {
         }
     }
 
+    /// Whether a per-address report ([`super::Shape::PerAddress`]) lists
+    /// this source: an NTP source (a reference clock has no address to ask
+    /// by), and one not resolved yet (`ID#…`) only when `unresolved`.
+    #[must_use]
+    pub fn listed_by_address(&self, unresolved: bool) -> bool {
+        self.mode != SourceMode::Refclock && (unresolved || !matches!(self.address, IpAddr::Id(_)))
+    }
+
     /// The source's name as chronyc -n prints it: the ref-id name of a
     /// reference clock, else the address (`ID#…` when unresolved). The
     /// ref-id name follows pychrony's rule ([`refid_name`]); chronyc drops

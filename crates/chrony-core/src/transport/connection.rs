@@ -317,7 +317,7 @@ impl NativeConnection {
         args: &Args,
     ) -> Result<Vec<R>> {
         self.call(policy, interrupt, |t, p, i| {
-            super::read::per_source::<R>(t, p, i, args)
+            super::read::list::<R>(t, p, i, args)
         })
     }
 }
