@@ -49,6 +49,17 @@ def client(lab: chronylab.Lab) -> chronylab.Instance:
 
 
 @pytest.fixture(scope="session")
+def smoothing_client(lab: chronylab.Lab) -> Iterator[chronylab.Instance]:
+    """A client that smooths the time it serves (``smoothtime``): the one
+    instance whose ``smoothing`` report has values."""
+    inst = lab.start("client", name="smoothing", extra_config=["smoothtime 400 0.001"])
+    try:
+        yield inst
+    finally:
+        inst.stop()
+
+
+@pytest.fixture(scope="session")
 def udp_address(client: chronylab.Instance) -> str:
     """The client instance's UDP command port on 127.0.0.1."""
     return f"127.0.0.1:{client.cmdport}"

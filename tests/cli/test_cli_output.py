@@ -45,15 +45,6 @@ SERVED = [r for r in REPORTS if r.name not in UNAVAILABLE]
 
 
 @pytest.fixture(scope="module")
-def smoothing_client(lab: chronylab.Lab) -> Iterator[chronylab.Instance]:
-    inst = lab.start("client", name="cli-smoothing", extra_config=["smoothtime 400 0.001"])
-    try:
-        yield inst
-    finally:
-        inst.stop()
-
-
-@pytest.fixture(scope="module")
 def manual_daemon(lab: chronylab.Lab) -> Iterator[chronylab.Instance]:
     inst = lab.start("empty", name="cli-manual")
     try:

@@ -15,7 +15,7 @@ import enum
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +23,12 @@ import pytest
 
 import chronylab
 import pychrony
-from pychrony import ChronyConnection, LeapStatus, SourceMode, SourceState
+from pychrony import ChronyConnection, SourceMode, SourceState
+from support.agreement import LEAP_TEXT, Mismatch, between, half_ulp, retry
 from support.prerequisites import require_reference_python
 
 pytestmark = pytest.mark.integration
 
-ATTEMPTS = 12
-LEAP_TEXT = {
-    LeapStatus.NORMAL: "Normal",
-    LeapStatus.INSERT: "Insert second",
-    LeapStatus.DELETE: "Delete second",
-    LeapStatus.UNSYNC: "Not synchronised",
-}
 MODE_CHAR = {SourceMode.CLIENT: "^", SourceMode.PEER: "=", SourceMode.REFCLOCK: "#"}
 STATE_CHAR = {
     SourceState.SELECTED: "*",
@@ -46,37 +40,12 @@ STATE_CHAR = {
 }
 
 
-def half_ulp(text: str) -> float:
-    """Half a unit in the last place chronyc printed."""
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return 0.5 * 10.0**-decimals + 1e-12
-
-
-def between(value: float, a: float, b: float, slack: float) -> bool:
-    return min(a, b) - slack <= value <= max(a, b) + slack
-
-
-class Mismatch(AssertionError):
-    pass
-
-
 def check_numbers(
     where: str, theirs: Sequence[str], ours_a: Sequence[Any], ours_b: Sequence[Any]
 ) -> None:
     for i, (text, a, b) in enumerate(zip(theirs, ours_a, ours_b, strict=True)):
         if not between(float(text), float(a), float(b), half_ulp(text)):
             raise Mismatch(f"{where} column {i}: chronyc {text}, ours {a} / {b}")
-
-
-def retry(compare: Callable[[], None]) -> None:
-    last: Mismatch | None = None
-    for _ in range(ATTEMPTS):
-        try:
-            compare()
-            return
-        except Mismatch as exc:
-            last = exc
-    assert last is None, str(last)
 
 
 def tracking_row(t: pychrony.TrackingStatus) -> list[Any]:

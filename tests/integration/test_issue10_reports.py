@@ -133,16 +133,6 @@ def test_serverstats_over_udp_is_unauthorized(
 # -- smoothing -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def smoothing_client(lab: chronylab.Lab) -> Iterator[chronylab.Instance]:
-    """A client that smooths the time it serves (``smoothtime``)."""
-    inst = lab.start("client", name="smoothing", extra_config=["smoothtime 400 0.001"])
-    try:
-        yield inst
-    finally:
-        inst.stop()
-
-
 def _smoothing_row(s: Smoothing) -> list[float]:
     return [s.offset, s.frequency, s.wander, s.last_update_ago, s.remaining_time]
 

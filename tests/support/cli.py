@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from pychrony.cli import main
+from support.agreement import half_ulp
 
 #: How a report of the registry is asked of chronyc (``-n`` and ``-h`` are
 #: added by ``chronylab.chronyc``), and of pychrony: the list views with
@@ -114,11 +115,6 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _half_ulp(text: str) -> float:
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return 0.5 * 10.0**-decimals
-
-
 #: Reports whose numbers are those of the last NTP packet: at the lab's poll
 #: of 1/64 s they jump between any two reads, so a moving number there is
 #: compared in its printed form only (digits and decimals), not in value.
@@ -127,7 +123,7 @@ SAMPLED = {"ntpdata"}
 
 def _same_form(theirs: str, ours: str) -> bool:
     return masked(theirs.lstrip("+-")) == masked(ours.lstrip("+-")) or (
-        "." in theirs and "." in ours and _half_ulp(theirs) == _half_ulp(ours)
+        "." in theirs and "." in ours and half_ulp(theirs) == half_ulp(ours)
     )
 
 
@@ -141,7 +137,7 @@ def field_agrees(theirs: str, before: str, after: str, *, sampled: bool = False)
     if any(v is None for v in values):
         return False
     t, a, b = (float(v) for v in values)  # type: ignore[arg-type]
-    slack = _half_ulp(theirs) + 1e-15 * abs(t) + 1e-12
+    slack = half_ulp(theirs) + 1e-15 * abs(t) + 1e-12
     if min(a, b) - slack <= t <= max(a, b) + slack:
         return True
     return sampled and _same_form(theirs, before) and _same_form(theirs, after)
