@@ -4,6 +4,10 @@
 //! enum values become members of their `pychrony.models` class. A violation
 //! raises `ChronyDataError` naming the field and the value.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{LazyLock, Mutex, PoisonError};
+
 use chrony_core::reports::{FieldList, Spec, Value};
 use chrony_core::{DataFailure, Error};
 use pyo3::exceptions::PyValueError;
@@ -33,7 +37,12 @@ fn member<'py>(
     field: &str,
     value: u16,
 ) -> PyResult<Bound<'py, PyAny>> {
-    class.call1((value,)).map_err(|err| {
+    let py = class.py();
+    let key = (class.as_ptr() as usize, value);
+    if let Some((_, m)) = lock(&MEMBERS).get(&key) {
+        return Ok(m.bind(py).clone());
+    }
+    let found = class.call1((value,)).map_err(|err| {
         // The exact class: a subclass (UnicodeError, ...) is not the enum's
         // "no such value".
         if err
@@ -47,7 +56,79 @@ fn member<'py>(
         } else {
             err
         }
-    })
+    })?;
+    // The entry keeps the class alive, so its address names no other class.
+    lock(&MEMBERS).insert(key, (class.clone().unbind(), found.clone().unbind()));
+    Ok(found)
+}
+
+/// Enum members by (class address, value): calling an enum class runs
+/// Python code, and its members are singletons, so each is looked up once.
+type MemberCache = HashMap<(usize, u16), (Py<PyType>, Py<PyAny>), Fast>;
+static MEMBERS: LazyLock<Mutex<MemberCache>> = LazyLock::new(Mutex::default);
+
+/// Field names as interned Python strings, by the address and length of the
+/// `&'static str` the core gives. A dataclass's `__init__` matches an
+/// interned keyword to its parameter by identity; a fresh string would be
+/// hashed, then compared by content with each parameter name.
+type NameCache = HashMap<(usize, usize), Py<PyString>, Fast>;
+static NAMES: LazyLock<Mutex<NameCache>> = LazyLock::new(Mutex::default);
+
+/// The caches' hasher: their keys are addresses and small integers, which
+/// need no defence against chosen collisions, and SipHash would cost more
+/// than the rest of a lookup.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl AddressHasher {
+    fn add(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|b| self.add(u64::from(*b)));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+type Fast = BuildHasherDefault<AddressHasher>;
+
+/// The caches hold no invariant a panic could break, and nothing here
+/// panics while holding them; a poisoned lock is still used.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A dataclass's keyword arguments, keyed by interned names ([`NAMES`]).
+struct Kwargs<'py> {
+    dict: Bound<'py, PyDict>,
+}
+
+impl<'py> Kwargs<'py> {
+    fn set_item<V: IntoPyObject<'py>>(&self, name: &'static str, value: V) -> PyResult<()> {
+        let py = self.dict.py();
+        let key = (name.as_ptr() as usize, name.len());
+        let cached = lock(&NAMES).get(&key).map(|k| k.bind(py).clone());
+        let interned = match cached {
+            Some(k) => k,
+            None => {
+                let k = PyString::intern(py, name);
+                lock(&NAMES).insert(key, k.clone().unbind());
+                k
+            }
+        };
+        self.dict.set_item(interned, value)
+    }
 }
 
 /// The dataclass of `class` built from `fields` by keyword.
@@ -56,7 +137,9 @@ fn build<'py>(
     class: &Bound<'py, PyType>,
     fields: &FieldList,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let kwargs = PyDict::new(py);
+    let kwargs = Kwargs {
+        dict: PyDict::new(py),
+    };
     for (name, value) in fields.items() {
         match value {
             Value::Int(v) => kwargs.set_item(name, v)?,
@@ -70,7 +153,7 @@ fn build<'py>(
             }
         }
     }
-    class.call((), Some(&kwargs))
+    class.call((), Some(&kwargs.dict))
 }
 
 /// The records of a report read by name, as its dataclass.
