@@ -91,7 +91,9 @@ impl Hasher for AddressHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        bytes.iter().for_each(|b| self.add(u64::from(*b)));
+        for b in bytes {
+            self.add(u64::from(*b));
+        }
     }
     fn write_u16(&mut self, n: u16) {
         self.add(u64::from(n));
@@ -119,13 +121,12 @@ impl<'py> Kwargs<'py> {
         let py = self.dict.py();
         let key = (name.as_ptr() as usize, name.len());
         let cached = lock(&NAMES).get(&key).map(|k| k.bind(py).clone());
-        let interned = match cached {
-            Some(k) => k,
-            None => {
-                let k = PyString::intern(py, name);
-                lock(&NAMES).insert(key, k.clone().unbind());
-                k
-            }
+        let interned = if let Some(k) = cached {
+            k
+        } else {
+            let k = PyString::intern(py, name);
+            lock(&NAMES).insert(key, k.clone().unbind());
+            k
         };
         self.dict.set_item(interned, value)
     }
