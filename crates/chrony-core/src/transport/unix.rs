@@ -41,6 +41,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+pub(super) use sys::send_nonblocking;
+
 use super::messages::{conn_err, permission_denied, unix_connect_error};
 use super::random::Random;
 use crate::error::{ConnectionFailure, Error, Result};
