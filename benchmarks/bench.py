@@ -94,7 +94,7 @@ class Mode:
     rss_calls: int  # per report, on the basic lab
 
 
-QUICK = Mode("quick", rounds=3, calls=50, cpu_requests=1500, rss_calls=1000)
+QUICK = Mode("quick", rounds=4, calls=50, cpu_requests=1500, rss_calls=1000)
 FULL = Mode("full", rounds=10, calls=300, cpu_requests=10000, rss_calls=100_000)
 
 
