@@ -37,6 +37,7 @@ fails only when something could not be measured.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -60,8 +61,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: The requests each report needs, as chrony-floor reads them: phases
 #: separated by ``/`` (each waits for the one before), requests by ``,``;
-#: ``*`` one per source index, ``@`` one per NTP source address, ``^`` the
-#: first source's address. A report added to the registry without a line
+#: ``*`` one per source index, ``@`` one per NTP source address (reference
+#: clocks have none), ``+`` one per resolved one (not ``ID#…``), ``^`` the
+#: first resolved one. A report added to the registry without a line
 #: here is still timed (ours, 2.0.3), with its floors marked missing.
 RECIPES: dict[str, str] = {
     "tracking": "TRACKING",
@@ -74,7 +76,7 @@ RECIPES: dict[str, str] = {
     "sourcename": "NTP_SOURCE_NAME^",
     "manual list": "MANUAL_LIST",
     "selectdata": "N_SOURCES/SELECT_DATA*",
-    "ntpdata": "N_SOURCES/SOURCE_DATA*/NTP_DATA@",
+    "ntpdata": "N_SOURCES/SOURCE_DATA*/NTP_DATA+",
     "authdata": "N_SOURCES/SOURCE_DATA*/AUTH_DATA@",
     "clients": "CLIENT_ACCESSES_BY_INDEX3",
 }
@@ -248,6 +250,7 @@ class LabInfo:
     floor: Floor
     sources: int
     addresses: int
+    resolved: int
     window: int
     first_address: str
     cpu: dict[str, list[float]] = field(default_factory=dict)  # ns per request, per round
@@ -275,16 +278,19 @@ def recipe_items(recipe: str) -> Iterator[str]:
 
 def multiplicity(item: str, lab: LabInfo) -> int:
     """How many requests an item stands for on `lab`."""
-    return {"*": lab.sources, "@": lab.addresses}.get(item[-1], 1)
+    return {"*": lab.sources, "@": lab.addresses, "+": lab.resolved}.get(item[-1], 1)
 
 
 def args_for(report: ReportInfo, lab: LabInfo) -> dict[str, str] | None:
-    """The report's own arguments on `lab`, or None when the benchmark knows
-    no value for one of them."""
+    """The report's required arguments on `lab` (an optional one, such as
+    ntpdata's ``address``, is left out: the whole list is read), or None
+    when the benchmark knows no value for one of them."""
+    parameters = inspect.signature(getattr(pychrony.ChronyConnection, report.method)).parameters
+    required = [a for a in report.args if parameters[a].default is inspect.Parameter.empty]
     known = {"address": lab.first_address}
-    if not all(a in known for a in report.args):
+    if not all(a in known for a in required):
         return None
-    return {a: known[a] for a in report.args}
+    return {a: known[a] for a in required}
 
 
 def rotated(items: Sequence[str], turn: int) -> list[str]:
@@ -314,13 +320,13 @@ class Bench:
 
     def add_lab(self, name: str, inst: chronylab.Instance) -> None:
         floor = Floor([str(self.floor_bin)], f"chrony-floor ({name})")
-        sources, addresses, window = floor.ok(f"open {inst.socket}")
+        sources, addresses, resolved, window = floor.ok(f"open {inst.socket}")
         first = next(
             s.address
             for s in pychrony.get_sources(inst.socket)
-            if s.mode is not pychrony.SourceMode.REFCLOCK
+            if s.mode is not pychrony.SourceMode.REFCLOCK and not s.address.startswith("ID#")
         )
-        self.labs.append(LabInfo(name, inst, floor, sources, addresses, window, first))
+        self.labs.append(LabInfo(name, inst, floor, sources, addresses, resolved, window, first))
 
     def plan(self) -> None:
         for lab in self.labs:
@@ -343,7 +349,7 @@ class Bench:
     def calls_for(self, cell: Cell) -> int:
         lab = self.lab(cell.lab)
         recipe = RECIPES.get(cell.report.name, "")
-        per_source = any(item[-1] in "*@" for item in recipe_items(recipe))
+        per_source = any(item[-1] in "*@+" for item in recipe_items(recipe))
         if per_source and lab.sources > 20:
             return max(self.mode.calls // 5, 5)
         return self.mode.calls
@@ -355,7 +361,7 @@ class Bench:
         idle_rate = idle_cpu / idle_wall
         items = sorted({i for r in RECIPES.values() for i in recipe_items(r)})
         for item in items:
-            if item.endswith(("@", "^")) and lab.addresses == 0:
+            if item.endswith(("@", "+", "^")) and lab.resolved == 0:
                 continue
             cpu, wall, count = lab.floor.ok(f"cpu {pid} {self.mode.cpu_requests} {item}")
             lab.cpu.setdefault(item, []).append(max(cpu - idle_rate * wall, 0.0) / count)
@@ -537,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "profile": lab.inst.profile,
             "sources": lab.sources,
             "ntp_addresses": lab.addresses,
+            "resolved_ntp_addresses": lab.resolved,
             "window": lab.window,
             "cpu_ns_per_request": {k: summary(v) for k, v in sorted(lab.cpu.items())},
         }

@@ -11,7 +11,8 @@
 //!
 //! - `open <socket> [window]`: connects to chronyd's Unix socket through
 //!   chronyc 4.8's private layout (kept until `quit`), reads the source list
-//!   (for per-source requests) and answers `ok <sources> <addresses> <window>`.
+//!   (for per-source requests) and answers
+//!   `ok <sources> <addresses> <resolved addresses> <window>`.
 //!   The window defaults to what chronyd's socket queue holds:
 //!   `net.unix.max_dgram_qlen` + 1 datagrams.
 //! - `time <rt|pipe|fresh> <calls> <recipe>`: times `calls` calls of the
@@ -31,7 +32,8 @@
 //! A recipe lists phases separated by `/`; a phase lists requests separated
 //! by `,`, each a command name (`N_SOURCES`, `SOURCE_DATA`, ...) with a
 //! suffix: none for one request, `*` for one per source index, `@` for one
-//! per NTP source address (reference clocks have none), `^` for the first
+//! per NTP source address (reference clocks have none), `+` for one per NTP
+//! source address that is resolved (not `ID#…`), `^` for the first resolved
 //! address. Phases run one after the other: a phase may depend on the
 //! replies of the one before (a count, then the records).
 
@@ -181,6 +183,7 @@ fn packet(kind: &Kind, seq: u32, index: u32, address: &[u8; 20]) -> Vec<u8> {
 struct SourceList {
     count: u32,
     addresses: Vec<[u8; 20]>,
+    resolved: Vec<[u8; 20]>,
 }
 
 /// A call's requests, phase by phase, built once.
@@ -196,7 +199,7 @@ impl Recipe {
             let mut phase = Vec::new();
             for item in phase_text.split(',') {
                 let (name, suffix) = match item.char_indices().last() {
-                    Some((i, c @ ('*' | '@' | '^'))) => (&item[..i], Some(c)),
+                    Some((i, c @ ('*' | '@' | '+' | '^'))) => (&item[..i], Some(c)),
                     _ => (item, None),
                 };
                 let kind = KINDS
@@ -212,10 +215,11 @@ impl Recipe {
                     None => push(0, &none),
                     Some('*') => (0..sources.count).for_each(|i| push(i, &none)),
                     Some('@') => sources.addresses.iter().for_each(|a| push(0, a)),
+                    Some('+') => sources.resolved.iter().for_each(|a| push(0, a)),
                     _ => push(
                         0,
                         sources
-                            .addresses
+                            .resolved
                             .first()
                             .ok_or("no NTP source for a request that needs an address")?,
                     ),
@@ -404,20 +408,31 @@ impl Floor {
         round_trips(sock, std::slice::from_ref(&count_req), &mut self.buf)?;
         let count = u32::from_be_bytes(self.buf[28..32].try_into().expect("4 bytes"));
         let mut addresses = Vec::new();
+        let mut resolved = Vec::new();
         for i in 0..count {
             let req = packet(&KINDS[1], i + 1, i, &[0; 20]);
             round_trips(sock, std::slice::from_ref(&req), &mut self.buf)?;
             let body = &self.buf[REPLY_HEADER..];
             let mode = u16::from_be_bytes([body[26], body[27]]);
+            let family = u16::from_be_bytes([body[16], body[17]]);
+            let address: [u8; 20] = body[..20].try_into().expect("20 bytes");
             if mode != 2 {
-                addresses.push(body[..20].try_into().expect("20 bytes"));
+                addresses.push(address);
+                // Family 3: a source whose name is not resolved yet.
+                if family != 3 {
+                    resolved.push(address);
+                }
             }
         }
-        let answer = format!("ok {count} {} {window}", addresses.len());
+        let answer = format!("ok {count} {} {} {window}", addresses.len(), resolved.len());
         self.conn = Some(Conn {
             server,
             layout,
-            sources: SourceList { count, addresses },
+            sources: SourceList {
+                count,
+                addresses,
+                resolved,
+            },
             window,
         });
         Ok(answer)
