@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 REF_VENV ?= .venv-reference
 export PYCHRONY_REFERENCE_PYTHON ?= $(abspath $(REF_VENV))/bin/python
+# The benchmark's floor client: a crate with its own workspace (not in the wheel).
+FLOOR := benchmarks/floor/Cargo.toml
 
 .PHONY: help
 help:  ## List the targets
@@ -26,14 +28,17 @@ demo: setup  ## Set up, then print every report from chronyd (starting a private
 .PHONY: format
 format:  ## Format Rust and Python code
 	cargo fmt --all
+	cargo fmt --manifest-path $(FLOOR)
 	$(VENV)/bin/ruff format python tests scripts examples benchmarks
 	$(VENV)/bin/ruff check --fix python tests scripts examples benchmarks
 
 .PHONY: lint
 lint:  ## cargo fmt/clippy, ruff, mypy --strict, stubtest
 	cargo fmt --all --check
+	cargo fmt --manifest-path $(FLOOR) --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy --workspace --all-targets --locked --features chrony-core/libchrony -- -D warnings
+	cargo clippy --manifest-path $(FLOOR) --target-dir target --all-targets --locked -- -D warnings
 	$(VENV)/bin/ruff check python tests scripts examples benchmarks
 	$(VENV)/bin/ruff format --check python tests scripts examples benchmarks
 	$(VENV)/bin/mypy
@@ -84,8 +89,12 @@ test-matrix: libchrony reference  ## Integration, real-chronyd and Rust lab test
 	bash scripts/test-matrix.sh
 
 .PHONY: bench
-bench: reference  ## Benchmarks: this package against pychrony 2.0.3 on the same chronyd (ratios)
-	BENCH_CALLS=$${BENCH_CALLS:-200} $(PY) benchmarks/bench.py
+bench: reference  ## Benchmarks, quick mode: ours against pychrony 2.0.3 and the physical floors, same run (ratios)
+	$(PY) benchmarks/bench.py
+
+.PHONY: bench-full
+bench-full: reference  ## Benchmarks, full mode: the README's table (markdown) and RSS over 100,000 calls per report
+	$(PY) benchmarks/bench.py --full
 
 .PHONY: test
 # coverage-rust runs the tests of test-rust (instrumented), so test-rust is not

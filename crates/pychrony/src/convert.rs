@@ -4,14 +4,19 @@
 //! enum values become members of their `pychrony.models` class. A violation
 //! raises `ChronyDataError` naming the field and the value.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use chrony_core::reports::{FieldList, Spec, Value};
 use chrony_core::{DataFailure, Error};
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyType};
 
 use crate::errors;
-use crate::types;
+use crate::types::{self, lock, Fast};
 
 fn invalid(message: String) -> PyErr {
     errors::to_py(&Error::Data {
@@ -33,7 +38,12 @@ fn member<'py>(
     field: &str,
     value: u16,
 ) -> PyResult<Bound<'py, PyAny>> {
-    class.call1((value,)).map_err(|err| {
+    let py = class.py();
+    let key = (class.as_ptr() as usize, value);
+    if let Some((_, m)) = lock(&MEMBERS).get(&key) {
+        return Ok(m.bind(py).clone());
+    }
+    let found = class.call1((value,)).map_err(|err| {
         // The exact class: a subclass (UnicodeError, ...) is not the enum's
         // "no such value".
         if err
@@ -47,7 +57,26 @@ fn member<'py>(
         } else {
             err
         }
-    })
+    })?;
+    // The entry keeps the class alive, so its address names no other class.
+    lock(&MEMBERS).insert(key, (class.clone().unbind(), found.clone().unbind()));
+    Ok(found)
+}
+
+/// Enum members by (class address, value): calling an enum class runs
+/// Python code, and its members are singletons, so each is looked up once.
+type MemberCache = HashMap<(usize, u16), (Py<PyType>, Py<PyAny>), Fast>;
+static MEMBERS: LazyLock<Mutex<MemberCache>> = LazyLock::new(Mutex::default);
+
+/// A dataclass's keyword arguments, keyed by interned names ([`types::name`]).
+struct Kwargs<'py> {
+    dict: Bound<'py, PyDict>,
+}
+
+impl<'py> Kwargs<'py> {
+    fn set_item<V: IntoPyObject<'py>>(&self, name: &'static str, value: V) -> PyResult<()> {
+        self.dict.set_item(types::name(self.dict.py(), name), value)
+    }
 }
 
 /// `Enum(value)`, or `value` itself when the enum has no such member (the
@@ -77,7 +106,9 @@ fn build<'py>(
     class: &Bound<'py, PyType>,
     fields: &FieldList,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let kwargs = PyDict::new(py);
+    let kwargs = Kwargs {
+        dict: PyDict::new(py),
+    };
     for (name, value) in fields.items() {
         match value {
             Value::Int(v) => kwargs.set_item(name, v)?,
@@ -101,7 +132,95 @@ fn build<'py>(
             }
         }
     }
-    class.call((), Some(&kwargs))
+    construct(class, fields, kwargs.dict)
+}
+
+/// Per dataclass (by address, holding the class): the field names its
+/// generated `__init__` takes, when building it without running that
+/// `__init__` gives the same object; `None` when it does not.
+type PlainCache = HashMap<usize, (Py<PyType>, Option<Vec<String>>), Fast>;
+static PLAIN: LazyLock<Mutex<PlainCache>> = LazyLock::new(Mutex::default);
+/// `object.__new__` and `object.__setattr__`.
+static OBJECT: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+
+/// `names` (of [`plain_fields`]) are exactly the fields of `fields`, in order.
+fn same_fields(names: Option<&Vec<String>>, fields: &FieldList) -> bool {
+    names.is_some_and(|names| {
+        names.len() == fields.items().len()
+            && names.iter().zip(fields.items()).all(|(a, (b, _))| a == b)
+    })
+}
+
+/// The fields of `class` when it is a plain dataclass: its `__init__` is the
+/// generated one (`init=True`, no `__post_init__`, every field in `__init__`,
+/// no `__new__` of its own, a `__dict__`), which only stores each argument
+/// in the instance's `__dict__`, in field order.
+fn plain_fields(class: &Bound<'_, PyType>) -> PyResult<Option<Vec<String>>> {
+    let py = class.py();
+    let dataclasses = py.import("dataclasses")?;
+    let object = py.import("builtins")?.getattr("object")?;
+    let plain = dataclasses
+        .call_method1("is_dataclass", (class,))?
+        .is_truthy()?
+        && class
+            .getattr("__dataclass_params__")?
+            .getattr("init")?
+            .is_truthy()?
+        && !class.hasattr("__post_init__")?
+        && class.getattr("__new__")?.is(&object.getattr("__new__")?)
+        && class.getattr("__dictoffset__")?.extract::<isize>()? != 0;
+    if !plain {
+        return Ok(None);
+    }
+    let mut names = Vec::new();
+    for field in dataclasses.call_method1("fields", (class,))?.try_iter()? {
+        let field = field?;
+        if !field.getattr("init")?.is_truthy()? {
+            return Ok(None);
+        }
+        names.push(field.getattr("name")?.extract()?);
+    }
+    Ok(Some(names))
+}
+
+/// `class(**kwargs)`, in one pass for a plain dataclass whose fields are
+/// exactly `fields`' in order ([`plain_fields`]): `object.__new__(class)`
+/// gets `kwargs` as its `__dict__`, which is what its `__init__` would
+/// build one `object.__setattr__` at a time. Anything else is called.
+fn construct<'py>(
+    class: &Bound<'py, PyType>,
+    fields: &FieldList,
+    kwargs: Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = class.py();
+    let key = class.as_ptr() as usize;
+    let known = lock(&PLAIN)
+        .get(&key)
+        .map(|(_, names)| same_fields(names.as_ref(), fields));
+    let direct = if let Some(direct) = known {
+        direct
+    } else {
+        // Python code runs here: no lock is held.
+        let names = plain_fields(class)?;
+        let direct = same_fields(names.as_ref(), fields);
+        lock(&PLAIN).insert(key, (class.clone().unbind(), names));
+        direct
+    };
+    if !direct {
+        return class.call((), Some(&kwargs));
+    }
+    let (new, setattr) = OBJECT.get_or_try_init(py, || -> PyResult<_> {
+        let object = py.import("builtins")?.getattr("object")?;
+        Ok((
+            object.getattr("__new__")?.unbind(),
+            object.getattr("__setattr__")?.unbind(),
+        ))
+    })?;
+    let instance = new.bind(py).call1((class,))?;
+    setattr
+        .bind(py)
+        .call1((&instance, intern!(py, "__dict__"), kwargs))?;
+    Ok(instance)
 }
 
 /// The records of a report read by name, as its dataclass.

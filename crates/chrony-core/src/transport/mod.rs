@@ -11,8 +11,10 @@ mod unix;
 
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::address::Endpoint;
@@ -30,9 +32,20 @@ pub use unix::remove_client_dirs_at_exit;
 use unix::ClientDir;
 pub use unix::CLIENT_DIR_PREFIX;
 
-/// At most this many requests are outstanding at once. chronyd's Unix socket
-/// queue holds about ten datagrams; staying below keeps sends from blocking.
-const WINDOW: usize = 8;
+/// At most this many requests are outstanding at once: what chronyd's Unix
+/// socket queue holds, `net.unix.max_dgram_qlen` + 1 datagrams (11 by
+/// default), so that a call's own requests never find it full. Read once;
+/// 11 where `/proc` does not say. (Over UDP chronyd's receive buffer holds
+/// many more; each request still has its own resend timeout.)
+fn window() -> usize {
+    static WINDOW: OnceLock<usize> = OnceLock::new();
+    *WINDOW.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .map_or(11, |q| q.saturating_add(1).clamp(1, 64))
+    })
+}
 /// How early a blocking receive stops before its wake-up time; the kernel
 /// rounds receive timeouts up to a clock tick (4 ms at 250 Hz, 10 ms at 100 Hz).
 const TICK_SLACK: Duration = Duration::from_millis(10);
@@ -57,6 +70,8 @@ pub(crate) struct Transport {
     buf: Box<[u8]>,
     /// The process that opened it: a forked child opens its own.
     pid: u32,
+    /// The receive timeout last set on the socket (`SO_RCVTIMEO`).
+    timeout_set: Option<Duration>,
 }
 
 impl Transport {
@@ -119,6 +134,7 @@ impl Transport {
             rng,
             buf: vec![0u8; MAX_REPLY_LEN + 1].into_boxed_slice(),
             pid: std::process::id(),
+            timeout_set: None,
         };
         Ok((transport, rest))
     }
@@ -137,13 +153,10 @@ impl Transport {
     /// Sends without blocking: a full queue (a stopped chronyd) gives
     /// `WouldBlock` at once, and the engine tries again within its deadline.
     fn send(&self, data: &[u8]) -> io::Result<usize> {
-        self.set_nonblocking(true)?;
-        let result = match &self.sock {
-            Sock::Unix { sock, .. } => sock.send(data),
-            Sock::Udp(s) => s.send(data),
-        };
-        self.set_nonblocking(false)?;
-        result
+        match &self.sock {
+            Sock::Unix { sock, .. } => unix::send_nonblocking(sock.as_fd(), data),
+            Sock::Udp(s) => unix::send_nonblocking(s.as_fd(), data),
+        }
     }
 
     fn set_read_timeout(&self, d: Duration) -> io::Result<()> {
@@ -175,7 +188,17 @@ impl Transport {
     fn recv_until(&mut self, wake: Instant) -> io::Result<usize> {
         let wait = wake.saturating_duration_since(Instant::now());
         if wait > TICK_SLACK {
-            self.set_read_timeout(wait.saturating_sub(TICK_SLACK))?;
+            let timeout = wait.saturating_sub(TICK_SLACK);
+            // The timeout set already serves when it ends no later and not
+            // much earlier: waking early only turns the engine's loop once
+            // more. So most receives need no `setsockopt` of their own.
+            if !self
+                .timeout_set
+                .is_some_and(|t| t <= timeout && t >= timeout / 2)
+            {
+                self.set_read_timeout(timeout)?;
+                self.timeout_set = Some(timeout);
+            }
             return self.recv();
         }
         self.set_nonblocking(true)?;
@@ -242,7 +265,8 @@ impl Transport {
         let mut out: Vec<Option<Vec<u8>>> = vec![None; reqs.len()];
         let mut done = 0usize;
         let mut next = 0usize;
-        let mut inflight: Vec<Slot> = Vec::with_capacity(WINDOW);
+        let window = window();
+        let mut inflight: Vec<Slot> = Vec::with_capacity(window);
         let mut reconnected = false;
         let mut last_check = started;
         // The first turn always tries to send, even at the deadline (the
@@ -250,7 +274,7 @@ impl Transport {
         // only reported for requests that were tried.
         let mut attempted = false;
         while done < reqs.len() {
-            while inflight.len() < WINDOW && next < reqs.len() {
+            while inflight.len() < window && next < reqs.len() {
                 inflight.push(Slot {
                     idx: next,
                     seq: self.rng.next_u32(),

@@ -41,6 +41,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+pub(super) use sys::send_nonblocking;
+
 use super::messages::{conn_err, permission_denied, unix_connect_error};
 use super::random::Random;
 use crate::error::{ConnectionFailure, Error, Result};
@@ -498,8 +500,9 @@ fn fill_dirs(live: &mut Live, dir: &Path, rng: &mut Random) -> Result<()> {
     sys::flock(lock.as_fd(), libc::LOCK_EX)
         .map_err(|e| setup_error("locking the client socket directory", dir, e))?;
     // Which process uses the directory, for people looking at it.
+    // One write (`writeln!` on a File makes two).
     let mut file = std::fs::File::from(lock);
-    let _ = writeln!(file, "{}", std::process::id());
+    let _ = file.write_all(format!("{}\n", std::process::id()).as_bytes());
     live.lock = Some(file.into());
     // 0711: chronyd's user must traverse it to reach the socket. The mode
     // also tells stale-directory scans that the lock is held from now on.

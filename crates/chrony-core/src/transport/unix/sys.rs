@@ -1,7 +1,7 @@
 //! The directory system calls the client socket directories need, relative
 //! to directory descriptors (`mkdirat`, `openat`, `fstatat`, `fchmodat`,
-//! `unlinkat`, `flock`, `fdopendir`), which the standard library does not
-//! offer. Each wrapper is safe: it takes borrowed descriptors and C strings,
+//! `unlinkat`, `flock`, `fdopendir`), and `send` with flags, which the
+//! standard library does not offer. Each wrapper is safe: it takes borrowed descriptors and C strings,
 //! and turns -1 into the `io::Error` of `errno`.
 //!
 //! `unsafe` lives here only because these are raw libc calls (FFI); the rest
@@ -24,6 +24,27 @@ fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     } else {
         Ok(r)
     }
+}
+
+/// `send` that never blocks, whatever the socket's mode (`MSG_DONTWAIT`): a
+/// full queue gives `WouldBlock` at once. One system call, where switching
+/// the socket to non-blocking and back around a plain `send` takes three.
+/// `MSG_NOSIGNAL` as in the standard library's `send`.
+pub(in crate::transport) fn send_nonblocking(
+    sock: BorrowedFd<'_>,
+    data: &[u8],
+) -> io::Result<usize> {
+    // SAFETY: `data` is a live slice of `data.len()` bytes, only read, for
+    // the call's duration; `sock` is an open descriptor borrowed for it.
+    let n = unsafe {
+        libc::send(
+            sock.as_raw_fd(),
+            data.as_ptr().cast(),
+            data.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
 
 /// The effective user id, which owns what this process creates.
