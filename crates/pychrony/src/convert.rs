@@ -39,9 +39,9 @@ fn member<'py>(
     value: u16,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = class.py();
-    let key = (class.as_ptr() as usize, value);
-    if let Some((_, m)) = lock(&MEMBERS).get(&key) {
-        return Ok(m.bind(py).clone());
+    let key = (class.as_ptr() as usize, u32::from(value));
+    if let Some(found) = cached(py, key) {
+        return Ok(found);
     }
     let found = class.call1((value,)).map_err(|err| {
         // The exact class: a subclass (UnicodeError, ...) is not the enum's
@@ -58,15 +58,29 @@ fn member<'py>(
             err
         }
     })?;
-    // The entry keeps the class alive, so its address names no other class.
-    lock(&MEMBERS).insert(key, (class.clone().unbind(), found.clone().unbind()));
-    Ok(found)
+    Ok(remember(class, key, found))
 }
 
-/// Enum members by (class address, value): calling an enum class runs
-/// Python code, and its members are singletons, so each is looked up once.
-type MemberCache = HashMap<(usize, u16), (Py<PyType>, Py<PyAny>), Fast>;
+/// Enum lookups by (class address, value): the member, or for the lenient
+/// enums ([`member_or_plain`]) the plain value the class does not know.
+/// Calling an enum class runs Python code, and its members are singletons
+/// (plain values are immutable), so each is looked up once.
+type MemberCache = HashMap<(usize, u32), (Py<PyType>, Py<PyAny>), Fast>;
 static MEMBERS: LazyLock<Mutex<MemberCache>> = LazyLock::new(Mutex::default);
+
+fn cached(py: Python<'_>, key: (usize, u32)) -> Option<Bound<'_, PyAny>> {
+    lock(&MEMBERS).get(&key).map(|(_, m)| m.bind(py).clone())
+}
+
+fn remember<'py>(
+    class: &Bound<'py, PyType>,
+    key: (usize, u32),
+    found: Bound<'py, PyAny>,
+) -> Bound<'py, PyAny> {
+    // The entry keeps the class alive, so its address names no other class.
+    lock(&MEMBERS).insert(key, (class.clone().unbind(), found.clone().unbind()));
+    found
+}
 
 /// A dataclass's keyword arguments, keyed by interned names ([`types::name`]).
 struct Kwargs<'py> {
@@ -83,22 +97,30 @@ impl<'py> Kwargs<'py> {
 /// enums of the newer reports keep a newer chronyd's values as plain ints
 /// or one-character strings). As in [`member`], only the enum's own
 /// `ValueError` means "unknown value"; anything else propagates.
+///
+/// `key` tells the value apart from the others of the class (the integer,
+/// or the character above [`CHAR_KEY`]), for the member cache.
 fn member_or_plain<'py>(
     class: &Bound<'py, PyType>,
-    value: Bound<'py, PyAny>,
+    key: u32,
+    value: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match class.call1((&value,)) {
-        Ok(member) => Ok(member),
-        Err(err)
-            if err
-                .get_type(class.py())
-                .is(class.py().get_type::<PyValueError>()) =>
-        {
-            Ok(value)
-        }
-        Err(err) => Err(err),
+    let py = class.py();
+    let key = (class.as_ptr() as usize, key);
+    if let Some(found) = cached(py, key) {
+        return Ok(found);
     }
+    let value = value()?;
+    let found = match class.call1((&value,)) {
+        Ok(member) => member,
+        Err(err) if err.get_type(py).is(py.get_type::<PyValueError>()) => value,
+        Err(err) => return Err(err),
+    };
+    Ok(remember(class, key, found))
 }
+
+/// Character values' cache keys start here, above every `u16` value.
+const CHAR_KEY: u32 = 1 << 16;
 
 /// The dataclass of `class` built from `fields` by keyword.
 fn build<'py>(
@@ -122,13 +144,18 @@ fn build<'py>(
             }
             Value::MemberOrInt(enum_class, v) => {
                 let class = types::model(py, enum_class.class())?;
-                let plain = v.into_pyobject(py)?.into_any();
-                kwargs.set_item(name, member_or_plain(&class, plain)?)?;
+                let found = member_or_plain(&class, u32::from(*v), || {
+                    Ok(v.into_pyobject(py)?.into_any())
+                })?;
+                kwargs.set_item(name, found)?;
             }
             Value::MemberOrChar(enum_class, v) => {
                 let class = types::model(py, enum_class.class())?;
-                let plain = PyString::new(py, char::from(*v).encode_utf8(&mut [0; 4])).into_any();
-                kwargs.set_item(name, member_or_plain(&class, plain)?)?;
+                let found = member_or_plain(&class, CHAR_KEY + u32::from(*v), || {
+                    let text = char::from(*v).encode_utf8(&mut [0; 4]).to_owned();
+                    Ok(PyString::new(py, &text).into_any())
+                })?;
+                kwargs.set_item(name, found)?;
             }
         }
     }
