@@ -428,13 +428,15 @@ UPSTREAM_PUBLIC: dict[str, set[str]] = {
 for _module, _names in UPSTREAM_UNDESCRIBED.items():
     UPSTREAM_PUBLIC[_module] |= _names
 
-#: Prints the public names of each of ``MODULES`` as JSON. It runs in a fresh
+#: Prints the public names of each of ``MODULES`` as JSON: ``dir()``, which
+#: for 2.0.3 is what its modules hold, and for ours also lists the names
+#: ``pychrony`` imports on first use (PEP 562). It runs in a fresh
 #: interpreter, where nothing else (such as pytest's plugin loading) has
 #: imported anything yet, and works with both packages.
 _PUBLIC_NAMES = """
     import importlib, json, sys
     modules = [importlib.import_module(name) for name in sys.argv[1:]]
-    print(json.dumps({m.__name__: sorted(n for n in vars(m) if not n.startswith("_"))
+    print(json.dumps({m.__name__: sorted(n for n in dir(m) if not n.startswith("_"))
                       for m in modules}))
 """
 

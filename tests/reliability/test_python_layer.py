@@ -81,6 +81,8 @@ def test_signal_inside_a_report_is_only_ever_keyboard_interrupt(
 _SHUTDOWN = """
     import atexit, sys
     import pychrony
+    # The holders' modules (pychrony imports them on first use only).
+    import numbers, pychrony.models
 
     address, holder, warm = sys.argv[1], sys.argv[2], sys.argv[3] == "warm"
     if warm:

@@ -1,7 +1,11 @@
 """``__version__`` and the one-call ``get_*`` helpers (the exports: tests/contract)."""
 
+import ast
 import importlib
 import importlib.metadata
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,10 +28,10 @@ def test_version_fallback_when_not_installed(monkeypatch: pytest.MonkeyPatch) ->
     def not_installed(name: str) -> str:
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(pychrony, "__version__", pychrony.__version__)  # restored afterwards
+    # __version__ is read on first use (and kept): forget it, restored afterwards.
+    monkeypatch.delattr(pychrony, "__version__")
     monkeypatch.setattr(importlib.metadata, "version", not_installed)
-    reloaded = importlib.reload(pychrony)
-    assert reloaded.__version__ == "0.0.0+unknown"
+    assert pychrony.__version__ == "0.0.0+unknown"
 
 
 def test_version_from_distribution_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,10 +41,56 @@ def test_version_from_distribution_metadata(monkeypatch: pytest.MonkeyPatch) -> 
         asked.append(name)
         return "9.8.7"
 
-    monkeypatch.setattr(pychrony, "__version__", pychrony.__version__)
+    monkeypatch.delattr(pychrony, "__version__")
     monkeypatch.setattr(importlib.metadata, "version", fake_version)
-    assert importlib.reload(pychrony).__version__ == "9.8.7"
+    assert pychrony.__version__ == "9.8.7"
     assert asked == ["pychrony-rs"]
+
+
+def _typed_imports() -> dict[str, tuple[str, str]]:
+    """The names the ``if TYPE_CHECKING:`` block of ``pychrony/__init__.py``
+    imports (what type checkers see), with their module and attribute."""
+    tree = ast.parse(Path(pychrony.__file__).read_text(encoding="utf-8"))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+    )
+    return {
+        alias.asname or alias.name: (str(node.module), alias.name)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_names_imported_on_first_use_are_the_typed_imports() -> None:
+    """Each public name pychrony imports on first use (PEP 562) is the
+    object its typed import names, and every public name has one."""
+    typed = _typed_imports()
+    assert set(pychrony.__all__) - {"__version__"} <= typed.keys()
+    for name, (module, attribute) in typed.items():
+        assert getattr(pychrony, name) is getattr(importlib.import_module(module), attribute), name
+    assert set(dir(pychrony)) >= typed.keys() | set(pychrony.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'get_trackin'"):
+        pychrony.get_trackin  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_import_pychrony_loads_nothing_else() -> None:
+    """``import pychrony`` imports none of its modules, nor the extension
+    (what ``python -X importtime -c "import pychrony"`` measures)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; before = set(sys.modules); import pychrony; "
+            "print(sorted(set(sys.modules) - before))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "['pychrony']"
 
 
 # --- one-call helpers ----------------------------------------------------------------------
