@@ -2,7 +2,8 @@
 
 pychrony talks to chronyd (the chrony NTP daemon) over its Unix socket or its
 UDP command port and returns the reports ``chronyc`` prints (``tracking``,
-``sources``, ``sourcestats``, ``rtcdata``) as frozen dataclasses. The protocol
+``sources``, ``sourcestats``, ``ntpdata``, ``selectdata`` and the others of
+``pychrony.registry.REPORTS``) as frozen dataclasses. The protocol
 client is written in Rust; this package is a drop-in replacement for
 pychrony 2.0.3.
 
