@@ -216,7 +216,7 @@ impl NativeConnection {
             return Err(self.closed_error());
         }
         loop {
-            if !st.transport.as_ref().is_some_and(Transport::usable) {
+            if !st.transport.as_mut().is_some_and(Transport::usable) {
                 // Never opened in this process, or its client socket is
                 // gone: bind a new one rather than wait for replies that
                 // cannot arrive. The old one (if any) is dropped, which

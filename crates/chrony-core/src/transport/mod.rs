@@ -52,6 +52,9 @@ const TICK_SLACK: Duration = Duration::from_millis(10);
 /// Sleep between non-blocking receives in the last `TICK_SLACK` before a
 /// wake-up: how late a reply or the deadline may be noticed there.
 const POLL_STEP: Duration = Duration::from_micros(250);
+/// How soon after opening a connection its first use trusts the client
+/// socket checked at the bind (see [`Transport::usable`]).
+const JUST_OPENED: Duration = Duration::from_secs(1);
 
 enum Sock {
     Unix {
@@ -72,6 +75,10 @@ pub(crate) struct Transport {
     pid: u32,
     /// The receive timeout last set on the socket (`SO_RCVTIMEO`).
     timeout_set: Option<Duration>,
+    /// Until then, the first check of the client socket is skipped: it was
+    /// bound and checked moments ago (see [`Transport::usable`]). Taken by
+    /// that first check.
+    unchecked_until: Option<Instant>,
 }
 
 impl Transport {
@@ -86,9 +93,10 @@ impl Transport {
     ) -> Result<(Transport, Vec<Endpoint>)> {
         let mut rng = Random::new();
         let mut rest = Vec::new();
+        let pid = std::process::id();
         let (sock, peer) = match ep {
             Endpoint::Unix(path) => {
-                let (sock, dir) = unix::open_unix(path, &mut rng)?;
+                let (sock, dir) = unix::open_unix(path, &mut rng, pid)?;
                 let sock = Sock::Unix {
                     sock,
                     server: path.clone(),
@@ -133,8 +141,9 @@ impl Transport {
             peer,
             rng,
             buf: vec![0u8; MAX_REPLY_LEN + 1].into_boxed_slice(),
-            pid: std::process::id(),
+            pid,
             timeout_set: None,
+            unchecked_until: Some(Instant::now() + JUST_OPENED),
         };
         Ok((transport, rest))
     }
@@ -146,8 +155,23 @@ impl Transport {
 
     /// False in a forked child (the socket is its parent's) and when the
     /// client socket was removed under us: then the connection opens anew.
-    pub(crate) fn usable(&self) -> bool {
-        self.pid == std::process::id() && self.client_socket_intact()
+    /// The first use within `JUST_OPENED` of the opening (a connection made
+    /// for one call) does not look the client socket up again: it was found
+    /// in place, through our own directory's descriptor, moments ago. This
+    /// is a liveness check, not a security one: a socket removed in between
+    /// makes that one call time out, as a removal just after any check does.
+    pub(crate) fn usable(&mut self) -> bool {
+        if self.pid != std::process::id() {
+            return false;
+        }
+        if self
+            .unchecked_until
+            .take()
+            .is_some_and(|until| Instant::now() < until)
+        {
+            return true;
+        }
+        self.client_socket_intact()
     }
 
     /// Sends without blocking: a full queue (a stopped chronyd) gives

@@ -14,15 +14,28 @@
 //! 3. `lock` is created in it (`O_EXCL`) and held with `flock(LOCK_EX)` for
 //!    as long as the directory is in use, then the directory gets 0711: the
 //!    mode is the sign that its lock is held (see `remove_stale_dirs`).
-//! 4. `<5 random>` is made and checked the same way inside it, then 0711.
+//! 4. `<5 random>` is made inside it (`mkdirat` through the outer
+//!    directory's descriptor), then given 0711 by name through that
+//!    descriptor. From step 2 on, nobody but us can create, rename or
+//!    replace entries in the outer directory (ours, 0700 then 0711), so the
+//!    inner directory's name needs no descriptor of its own, nor a check:
+//!    the name made is the name used.
 //! 5. The socket `s` is bound by path (there is no `bindat`), then looked up
-//!    through the inner directory's descriptor: if it is not there, the bind
-//!    followed a path changed under us, and we stop. Only then is its mode
-//!    set, through that descriptor. Nobody but us can create entries in our
-//!    own directories, so the name checked is the name changed.
+//!    through the outer directory's descriptor (`<inner>/s`): if it is not
+//!    there, the bind followed a path changed under us, and we stop. Only
+//!    then is its mode set, the same way. Nobody but us can create entries
+//!    in our own directories, so the name checked is the name changed.
+//! 6. The socket is connected to chronyd's. No probe comes first: when
+//!    anything up to here fails, the directories are removed and an
+//!    unbound socket's `connect` tells why chronyd's socket is unusable
+//!    (the message a caller sees is the same as if it had been asked first).
 //!
 //! Removal goes the same way, through the descriptors, and removes the outer
 //! directory only while its name still leads to the directory we made.
+//!
+//! The process's effective user id and process id are read once per
+//! connection opened, and chronyd's directory is scanned for dead client
+//! directories only now and then (see `stale::scan_due`).
 
 mod stale;
 mod sys;
@@ -100,8 +113,9 @@ struct Live {
     /// descriptor is closed: ours, and a forked child's).
     lock: Option<OwnedFd>,
     inner_name: Option<CString>,
-    inner: Option<OwnedFd>,
-    /// The socket as found through `inner` after the bind.
+    /// `<inner>/s`: the socket's name relative to `outer`.
+    sock_name: Option<CString>,
+    /// The socket as found through `outer` after the bind.
     sock_id: Option<FileId>,
     /// The absolute path the socket is bound to (chronyd replies there).
     sock_path: PathBuf,
@@ -113,8 +127,10 @@ impl Live {
     /// outer one's name sits in chronyd's directory, so it is removed only
     /// while it is still our directory.
     fn remove(self) {
-        if let (Some(inner), Some(inner_name)) = (&self.inner, &self.inner_name) {
-            let _ = sys::unlinkat(inner.as_fd(), SOCK_NAME, 0);
+        if let Some(sock_name) = &self.sock_name {
+            let _ = sys::unlinkat(self.outer.as_fd(), sock_name, 0);
+        }
+        if let Some(inner_name) = &self.inner_name {
             let _ = sys::unlinkat(self.outer.as_fd(), inner_name, libc::AT_REMOVEDIR);
         }
         if self.lock.is_some() {
@@ -270,9 +286,9 @@ pub(crate) struct ClientDir {
 }
 
 impl ClientDir {
-    fn new(live: Live) -> ClientDir {
+    fn new(live: Live, pid: u32) -> ClientDir {
         let shared = Arc::new(Shared {
-            pid: std::process::id(),
+            pid,
             live: Mutex::new(Some(live)),
         });
         if let Some(mut reg) = lock_within(&REGISTRY, None) {
@@ -351,11 +367,40 @@ fn too_long(server: &Path, dir: &Path) -> Error {
 
 // -- opening -------------------------------------------------------------------
 
+/// Who we are, read once per connection opened.
+#[derive(Clone, Copy)]
+struct Me {
+    euid: libc::uid_t,
+    pid: u32,
+}
+
 /// Connects to chronyd's socket at `server` from a client socket bound in
-/// a fresh private directory beside it.
-pub(crate) fn open_unix(server: &Path, rng: &mut Random) -> Result<(UnixDatagram, ClientDir)> {
-    // Probe first with an unbound socket: the error tells why the server
-    // socket is unusable before we create anything beside it.
+/// a fresh private directory beside it. `pid` is this process's id.
+pub(crate) fn open_unix(
+    server: &Path,
+    rng: &mut Random,
+    pid: u32,
+) -> Result<(UnixDatagram, ClientDir)> {
+    let me = Me {
+        euid: sys::geteuid(),
+        pid,
+    };
+    match set_up(server, rng, me) {
+        Ok((sock, client_dir)) => match sock.connect(server) {
+            Ok(()) => Ok((sock, client_dir)),
+            // `client_dir` goes here, removing what was made.
+            Err(e) => Err(unix_connect_error(server, e)),
+        },
+        // Nothing is left of the directories: ask chronyd's socket why it
+        // is unusable (e.g. it does not exist, or is not ours to use); only
+        // if it is usable does the setup's own error tell.
+        Err(e) => Err(probe(server).err().unwrap_or(e)),
+    }
+}
+
+/// An unbound socket's `connect` to `server`: its error tells why the server
+/// socket is unusable, worded as for any failed connection.
+fn probe(server: &Path) -> Result<()> {
     let probe = UnixDatagram::unbound().map_err(|e| {
         conn_err(
             ConnectionFailure::Unreachable,
@@ -363,10 +408,14 @@ pub(crate) fn open_unix(server: &Path, rng: &mut Random) -> Result<(UnixDatagram
             e,
         )
     })?;
-    if let Err(e) = probe.connect(server) {
-        return Err(unix_connect_error(server, e));
-    }
-    drop(probe);
+    probe
+        .connect(server)
+        .map_err(|e| unix_connect_error(server, e))
+}
+
+/// Steps 1 to 5 of the module docs: the client socket, bound in its checked
+/// directories (removed again if anything fails), not yet connected.
+fn set_up(server: &Path, rng: &mut Random, me: Me) -> Result<(UnixDatagram, ClientDir)> {
     let _creating = Creating::enter()?;
     let dir = match server.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -386,33 +435,36 @@ pub(crate) fn open_unix(server: &Path, rng: &mut Random) -> Result<(UnixDatagram
         return Err(too_long(server, &dir_abs));
     }
     // The one lookup by path: the directory the user named (through the
-    // same path chronyd's socket was just reached by). Symlinks on the way
+    // same path chronyd's socket is then reached by). Symlinks on the way
     // are followed, as connect() and chronyd follow them; everything made
     // in it is checked through this descriptor, and the bind's landing
-    // through the inner directory's, so a path changed later cannot mislead.
+    // through the outer directory's, so a path changed later cannot mislead.
     let parent: OwnedFd = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
         .open(&dir_abs)
         .map_err(|e| setup_error("opening the directory", &dir_abs, e))?
         .into();
-    let live = make_dirs(parent, &dir_abs, rng)?;
+    let live = make_dirs(parent, &dir_abs, rng, me)?;
     // From here on, dropping `client_dir` removes what was made.
-    let client_dir = ClientDir::new(live);
-    let sock = bind_checked(&client_dir, &dir_abs)?;
-    sock.connect(server)
-        .map_err(|e| unix_connect_error(server, e))?;
+    let client_dir = ClientDir::new(live, me.pid);
+    let sock = bind_checked(&client_dir, &dir_abs, me)?;
     Ok((sock, client_dir))
 }
 
 /// Opens `dir/name` as a directory (never through a symlink) and checks that
 /// it is ours and still as private as `mkdirat(…, 0700)` made it.
-fn open_own_dir(dir: BorrowedFd<'_>, name: &CStr, shown: &Path) -> Result<(OwnedFd, FileId)> {
+fn open_own_dir(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    shown: &Path,
+    me: Me,
+) -> Result<(OwnedFd, FileId)> {
     let fd = sys::openat(dir, name, sys::DIR_FLAGS, 0)
         .map_err(|e| changed_under_us(shown, &format!("opening what we created gave: {e}")))?;
     let st = sys::fstat(fd.as_fd())
         .map_err(|e| setup_error("inspecting the client socket directory", shown, e))?;
-    if !is_type(&st, libc::S_IFDIR) || st.st_uid != sys::geteuid() || st.st_mode & 0o077 != 0 {
+    if !is_type(&st, libc::S_IFDIR) || st.st_uid != me.euid || st.st_mode & 0o077 != 0 {
         return Err(changed_under_us(
             shown,
             "it was replaced by a directory that is not ours",
@@ -456,11 +508,11 @@ fn make_random_dir(
 
 /// Steps 2 to 4 of the module docs: the outer directory with its held lock,
 /// and the inner directory.
-fn make_dirs(parent: OwnedFd, dir: &Path, rng: &mut Random) -> Result<Live> {
+fn make_dirs(parent: OwnedFd, dir: &Path, rng: &mut Random, me: Me) -> Result<Live> {
     let outer_name = make_random_dir(parent.as_fd(), CLIENT_DIR_PREFIX, OUTER_RANDOM, dir, rng)?;
     // If this fails, the name no longer leads to what we made: we cannot
     // find our directory again, and remove nothing by that name.
-    let (outer, outer_id) = open_own_dir(parent.as_fd(), &outer_name, dir)?;
+    let (outer, outer_id) = open_own_dir(parent.as_fd(), &outer_name, dir, me)?;
     let mut live = Live {
         parent,
         outer_name,
@@ -468,11 +520,11 @@ fn make_dirs(parent: OwnedFd, dir: &Path, rng: &mut Random) -> Result<Live> {
         outer_id,
         lock: None,
         inner_name: None,
-        inner: None,
+        sock_name: None,
         sock_id: None,
         sock_path: PathBuf::new(),
     };
-    match fill_dirs(&mut live, dir, rng) {
+    match fill_dirs(&mut live, dir, rng, me) {
         Ok(()) => Ok(live),
         Err(e) => {
             live.remove();
@@ -481,7 +533,7 @@ fn make_dirs(parent: OwnedFd, dir: &Path, rng: &mut Random) -> Result<Live> {
     }
 }
 
-fn fill_dirs(live: &mut Live, dir: &Path, rng: &mut Random) -> Result<()> {
+fn fill_dirs(live: &mut Live, dir: &Path, rng: &mut Random, me: Me) -> Result<()> {
     let lock = sys::openat(
         live.outer.as_fd(),
         LOCK_NAME,
@@ -502,7 +554,7 @@ fn fill_dirs(live: &mut Live, dir: &Path, rng: &mut Random) -> Result<()> {
     // Which process uses the directory, for people looking at it.
     // One write (`writeln!` on a File makes two).
     let mut file = std::fs::File::from(lock);
-    let _ = file.write_all(format!("{}\n", std::process::id()).as_bytes());
+    let _ = file.write_all(format!("{}\n", me.pid).as_bytes());
     live.lock = Some(file.into());
     // 0711: chronyd's user must traverse it to reach the socket. The mode
     // also tells stale-directory scans that the lock is held from now on.
@@ -511,29 +563,35 @@ fn fill_dirs(live: &mut Live, dir: &Path, rng: &mut Random) -> Result<()> {
 
     let inner_name = make_random_dir(live.outer.as_fd(), "", INNER_RANDOM, dir, rng)?;
     live.inner_name = Some(inner_name.clone());
-    let (inner, _) = open_own_dir(live.outer.as_fd(), &inner_name, dir)?;
-    sys::fchmod(inner.as_fd(), 0o711)
+    // By name through `outer`, where only we can make entries (module docs,
+    // step 4): what is there is the directory just made.
+    sys::fchmodat(live.outer.as_fd(), &inner_name, 0o711)
         .map_err(|e| setup_error("setting the mode of the client socket directory", dir, e))?;
-    live.inner = Some(inner);
     let outer = Path::new(OsStr::from_bytes(live.outer_name.as_bytes()));
     let inner = Path::new(OsStr::from_bytes(inner_name.as_bytes()));
-    live.sock_path = dir
-        .join(outer)
-        .join(inner)
-        .join(OsStr::from_bytes(SOCK_NAME.to_bytes()));
-    stale::remove_stale_dirs(live.parent.as_fd(), live.outer_id);
+    let sock = OsStr::from_bytes(SOCK_NAME.to_bytes());
+    live.sock_name = Some(cstring_of(&inner.join(sock)));
+    live.sock_path = dir.join(outer).join(inner).join(sock);
+    if stale::scan_due(dir) {
+        stale::remove_stale_dirs(live.parent.as_fd(), live.outer_id, me.euid);
+    }
     Ok(())
 }
 
+fn cstring_of(p: &Path) -> CString {
+    // Built from our own names, which hold no NUL.
+    CString::new(p.as_os_str().as_bytes()).unwrap_or_default()
+}
+
 /// Step 5 of the module docs: binds the socket by path, then checks through
-/// the inner directory's descriptor that it landed there before setting its
-/// mode through that descriptor.
-fn bind_checked(client_dir: &ClientDir, dir: &Path) -> Result<UnixDatagram> {
+/// the outer directory's descriptor that it landed there before setting its
+/// mode the same way.
+fn bind_checked(client_dir: &ClientDir, dir: &Path, me: Me) -> Result<UnixDatagram> {
     let mut guard = lock_within(&client_dir.shared.live, None);
     let Some(live) = guard.as_mut().and_then(|g| g.as_mut()) else {
         return Err(changed_under_us(dir, "it was removed"));
     };
-    let Some(inner) = &live.inner else {
+    let Some(sock_name) = &live.sock_name else {
         return Err(changed_under_us(dir, "it was removed"));
     };
     let sock = UnixDatagram::bind(&live.sock_path).map_err(|e| {
@@ -551,15 +609,15 @@ fn bind_checked(client_dir: &ClientDir, dir: &Path) -> Result<UnixDatagram> {
             )
         }
     })?;
-    let st = sys::fstatat_nofollow(inner.as_fd(), SOCK_NAME)
+    let st = sys::fstatat_nofollow(live.outer.as_fd(), sock_name)
         .map_err(|_| changed_under_us(dir, "the client socket was bound elsewhere"))?;
-    if !is_type(&st, libc::S_IFSOCK) || st.st_uid != sys::geteuid() {
+    if !is_type(&st, libc::S_IFSOCK) || st.st_uid != me.euid {
         return Err(changed_under_us(dir, "the client socket is not ours"));
     }
     live.sock_id = Some(id_of(&st));
     // chronyd (often not root) replies by writing to this socket. The name
-    // was just checked in a directory only we can add entries to.
-    sys::fchmodat(inner.as_fd(), SOCK_NAME, 0o666).map_err(|e| {
+    // was just checked in directories only we can add entries to.
+    sys::fchmodat(live.outer.as_fd(), sock_name, 0o666).map_err(|e| {
         conn_err(
             ConnectionFailure::Unreachable,
             format!("cannot set the mode of the client socket: {e}"),

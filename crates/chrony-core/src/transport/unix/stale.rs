@@ -3,12 +3,61 @@
 use std::ffi::CStr;
 use std::io::ErrorKind;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{
-    id_of, is_type, remove_if_same, sys, FileId, CLIENT_DIR_PREFIX, LOCK_NAME, OUTER_RANDOM,
-    SETUP_GRACE,
+    id_of, is_type, lock_within, remove_if_same, sys, FileId, CLIENT_DIR_PREFIX, LOCK_NAME,
+    OUTER_RANDOM, SETUP_GRACE,
 };
+
+/// How long a process waits before it scans a directory it scanned already.
+pub(super) const RESCAN_AFTER: Duration = Duration::from_secs(60);
+/// Directories remembered (the oldest scan is forgotten first).
+const REMEMBERED: usize = 16;
+
+/// When this process last scanned each of chronyd's directories (by the
+/// absolute path it opens them by).
+static SCANNED: Mutex<Vec<(PathBuf, Instant)>> = Mutex::new(Vec::new());
+
+/// Whether a connection opening in `dir` scans it for dead directories now,
+/// and if so, notes the scan. The rule: a process scans a directory when it
+/// first makes a client directory there, and again only once `RESCAN_AFTER`
+/// has passed since its last scan there. A dead directory is thus removed by
+/// the next process that connects, or within a minute by one that stays;
+/// connections opened in a row (one per call) no longer list the directory
+/// each time. Removing dead directories is housekeeping, never a check of
+/// our own directory, so scanning less weakens nothing.
+pub(super) fn scan_due(dir: &Path) -> bool {
+    let now = Instant::now();
+    let Some(mut scanned) = lock_within(&SCANNED, None) else {
+        return true;
+    };
+    if let Some(entry) = scanned.iter_mut().find(|(p, _)| p == dir) {
+        if now.duration_since(entry.1) < RESCAN_AFTER {
+            return false;
+        }
+        entry.1 = now;
+        return true;
+    }
+    if scanned.len() >= REMEMBERED {
+        if let Some(oldest) = (0..scanned.len()).min_by_key(|&i| scanned[i].1) {
+            scanned.swap_remove(oldest);
+        }
+    }
+    scanned.push((dir.to_path_buf(), now));
+    true
+}
+
+/// Forgets every scan, so that the next connection in any directory scans
+/// it (for tests of the scan itself).
+#[cfg(test)]
+pub(super) fn forget_scans() {
+    if let Some(mut scanned) = lock_within(&SCANNED, None) {
+        scanned.clear();
+    }
+}
 
 /// A name this version gives its outer directories: the prefix and exactly
 /// `OUTER_RANDOM` letters or digits. Older versions' `pychrony.<pid>.<random>`
@@ -37,7 +86,7 @@ pub(super) fn is_client_dir_name(name: &CStr) -> bool {
 ///
 /// Everything is removed through descriptors: the lock file and the inner
 /// directory with its socket (anything deeper makes the removal stop).
-pub(super) fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId) {
+pub(super) fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId, euid: libc::uid_t) {
     let Ok(names) = sys::list(parent) else {
         return;
     };
@@ -48,7 +97,7 @@ pub(super) fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId) {
         let Ok(st) = sys::fstat(fd.as_fd()) else {
             continue;
         };
-        if !is_type(&st, libc::S_IFDIR) || st.st_uid != sys::geteuid() || id_of(&st) == ours {
+        if !is_type(&st, libc::S_IFDIR) || st.st_uid != euid || id_of(&st) == ours {
             continue;
         }
         // Held (and so kept open) until the directory is gone.
@@ -60,7 +109,7 @@ pub(super) fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId) {
         ) {
             Ok(lock) => {
                 let regular = sys::fstat(lock.as_fd())
-                    .is_ok_and(|l| is_type(&l, libc::S_IFREG) && l.st_uid == sys::geteuid());
+                    .is_ok_and(|l| is_type(&l, libc::S_IFREG) && l.st_uid == euid);
                 if !regular || sys::flock(lock.as_fd(), libc::LOCK_EX | libc::LOCK_NB).is_err() {
                     continue; // in use (or not ours)
                 }
@@ -76,7 +125,7 @@ pub(super) fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId) {
         if st.st_mode & 0o7777 != 0o711 && !unchanged_for(&st, SETUP_GRACE) {
             continue;
         }
-        remove_dead_dir(parent, name, &fd, id_of(&st));
+        remove_dead_dir(parent, name, &fd, id_of(&st), euid);
         drop(lock);
     }
 }
@@ -92,7 +141,13 @@ pub(super) fn unchanged_for(st: &libc::stat, grace: Duration) -> bool {
 
 /// Removes a dead client directory's entries (files, and directories of
 /// files owned by us) through `outer`, then the directory itself.
-pub(super) fn remove_dead_dir(parent: BorrowedFd<'_>, name: &CStr, outer: &OwnedFd, id: FileId) {
+pub(super) fn remove_dead_dir(
+    parent: BorrowedFd<'_>,
+    name: &CStr,
+    outer: &OwnedFd,
+    id: FileId,
+    euid: libc::uid_t,
+) {
     let Ok(entries) = sys::list(outer.as_fd()) else {
         return;
     };
@@ -104,7 +159,7 @@ pub(super) fn remove_dead_dir(parent: BorrowedFd<'_>, name: &CStr, outer: &Owned
             let Ok(sub) = sys::openat(outer.as_fd(), entry, sys::DIR_FLAGS, 0) else {
                 continue;
             };
-            let own = sys::fstat(sub.as_fd()).is_ok_and(|s| s.st_uid == sys::geteuid());
+            let own = sys::fstat(sub.as_fd()).is_ok_and(|s| s.st_uid == euid);
             if !own {
                 continue;
             }

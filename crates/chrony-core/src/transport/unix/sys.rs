@@ -121,8 +121,9 @@ pub(super) fn fchmod(fd: BorrowedFd<'_>, mode: libc::mode_t) -> io::Result<()> {
 }
 
 /// `fchmodat(dir, name, mode, 0)`. This follows a symlink under `name`, so
-/// callers use it only in a directory nobody else can create entries in,
-/// right after checking the entry with `fstatat_nofollow`.
+/// callers use it only in directories nobody else can create entries in, on
+/// an entry they just made (and, for the socket, checked with
+/// `fstatat_nofollow`).
 pub(super) fn fchmodat(dir: BorrowedFd<'_>, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
     // SAFETY: `name` is NUL-terminated and outlives the call; `dir` is open.
     check(unsafe { libc::fchmodat(dir.as_raw_fd(), name.as_ptr(), mode, 0) }).map(drop)

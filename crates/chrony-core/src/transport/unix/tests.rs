@@ -58,6 +58,11 @@ impl Drop for Server {
     }
 }
 
+/// Opens a client socket beside `server` as this process.
+fn open(server: &Path) -> crate::error::Result<(UnixDatagram, ClientDir)> {
+    open_unix(server, &mut Random::new(), std::process::id())
+}
+
 fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
@@ -87,7 +92,7 @@ fn client_dir_names() {
 #[test]
 fn layout_modes_lock_and_removal() {
     let server = Server::new();
-    let (sock, dir) = open_unix(&server.path(), &mut Random::new()).unwrap();
+    let (sock, dir) = open(&server.path()).unwrap();
     let names = server.client_dirs();
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(is_client_dir_name(&cstring(&names[0])), "{names:?}");
@@ -129,7 +134,7 @@ fn layout_modes_lock_and_removal() {
 #[test]
 fn socket_intact_notices_a_removed_or_replaced_socket() {
     let server = Server::new();
-    let (_sock, dir) = open_unix(&server.path(), &mut Random::new()).unwrap();
+    let (_sock, dir) = open(&server.path()).unwrap();
     let path = sock_path(&dir);
     assert!(dir.socket_intact());
     fs::remove_file(&path).unwrap();
@@ -149,7 +154,7 @@ fn a_relative_server_path_binds_an_absolute_client_path() {
     let up: PathBuf = cwd.components().skip(1).map(|_| "..").collect();
     let relative = up.join(server.path().strip_prefix("/").unwrap());
     assert!(relative.is_relative());
-    let (sock, dir) = open_unix(&relative, &mut Random::new()).unwrap();
+    let (sock, dir) = open(&relative).unwrap();
     let path = sock_path(&dir);
     assert!(path.is_absolute(), "{}", path.display());
     sock.send(b"ping").unwrap();
@@ -172,14 +177,14 @@ fn dir_of_len(len: usize) -> PathBuf {
 fn socket_directories_up_to_83_bytes_work_longer_ones_fail_clearly() {
     let fits = dir_of_len(MAX_SOCKET_DIR);
     let server = Server::at(&fits);
-    let (_sock, dir) = open_unix(&server.path(), &mut Random::new()).unwrap();
+    let (_sock, dir) = open(&server.path()).unwrap();
     assert_eq!(sock_path(&dir).as_os_str().len(), MAX_SOCKET_PATH);
     drop(dir);
     let _ = fs::remove_dir_all(fits.parent().unwrap());
 
     let long = dir_of_len(MAX_SOCKET_DIR + 1);
     let server = Server::at(&long);
-    let e = open_unix(&server.path(), &mut Random::new()).unwrap_err();
+    let e = open(&server.path()).unwrap_err();
     let text = e.to_string();
     assert!(matches!(
         e,
@@ -243,7 +248,7 @@ fn the_stale_scan_removes_only_unlocked_finished_directories() {
     let held = fs::File::open(live.join("lock")).unwrap();
     sys::flock(held.as_fd(), libc::LOCK_EX).unwrap();
 
-    let (_sock, dir) = open_unix(&server.path(), &mut Random::new()).unwrap();
+    let (_sock, dir) = open(&server.path()).unwrap();
     assert!(!dead.exists(), "dead directory left");
     for kept in [&live, &young, &young_nolock, &old_style] {
         assert!(kept.join("inner").join("s").exists(), "{}", kept.display());
@@ -251,8 +256,15 @@ fn the_stale_scan_removes_only_unlocked_finished_directories() {
     assert!(link.is_symlink());
     assert!(outside.join("keep").exists());
     drop(held); // the live one's process ends
-    let (_sock2, dir2) = open_unix(&server.path(), &mut Random::new()).unwrap();
+
+    // This process scanned the directory just now: a connection opened
+    // right after does not scan it again.
+    let (_sock3, dir3) = open(&server.path()).unwrap();
+    assert!(live.exists(), "scanned again at once");
+    // Once the rescan interval has passed, it does (here: forgotten).
+    super::stale::forget_scans();
+    let (_sock2, dir2) = open(&server.path()).unwrap();
     assert!(!live.exists(), "unlocked directory left");
     assert!(young.exists() && young_nolock.exists());
-    drop((dir, dir2));
+    drop((dir, dir2, dir3));
 }
