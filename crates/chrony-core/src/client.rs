@@ -252,7 +252,11 @@ impl Client {
                 vec![self.record_with::<R>(args, interrupt)?]
             }
         };
-        let fields = records.iter().map(Record::fields).collect::<Result<_>>()?;
+        // Sized once: collecting into a `Result` would grow it step by step.
+        let mut fields = Vec::with_capacity(records.len());
+        for record in &records {
+            fields.push(record.fields()?);
+        }
         Ok((R::SPEC, fields))
     }
 

@@ -344,6 +344,12 @@ pub(crate) fn records(
         .collect()
 }
 
+/// The one record of a single report read by name, as its dataclass.
+pub(crate) fn record(py: Python<'_>, spec: &Spec, fields: &FieldList) -> PyResult<Py<PyAny>> {
+    let class = types::model(py, spec.dataclass)?;
+    Ok(Builder::new(py, class, Some(fields))?.build(fields)?.unbind())
+}
+
 /// The text of a text report ([`chrony_core::reports::Shape::Text`]): its one
 /// record's one field.
 pub(crate) fn text(py: Python<'_>, spec: &Spec, records: &[FieldList]) -> PyResult<Py<PyAny>> {

@@ -167,12 +167,13 @@ impl Client {
                 Ok(PyList::new(py, objects)?.into_any().unbind())
             }
             Shape::Text => convert::text(py, &spec, &records),
-            Shape::Single | Shape::Optional => {
-                let mut objects = convert::records(py, &spec, &records)?;
-                objects.pop().ok_or_else(|| {
-                    PyValueError::new_err(format!("internal error: no {} record", spec.name))
-                })
-            }
+            Shape::Single | Shape::Optional => match records.as_slice() {
+                [fields] => convert::record(py, &spec, fields),
+                _ => Err(PyValueError::new_err(format!(
+                    "internal error: no {} record",
+                    spec.name
+                ))),
+            },
         }
     }
 
