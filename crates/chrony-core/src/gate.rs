@@ -457,7 +457,9 @@ mod tests {
         g.acquire(Instant::now(), far(), &|| false).unwrap().uses = 5;
         // What a forked child sees: the word of a thread of its parent.
         let parent = generation().wrapping_sub(1);
-        g.owner.0.store(u64::from(parent) << 32 | 7, Ordering::Release);
+        g.owner
+            .0
+            .store(u64::from(parent) << 32 | 7, Ordering::Release);
         let l = g
             .acquire(Instant::now(), Instant::now(), &|| false)
             .unwrap();

@@ -122,7 +122,11 @@ struct Builder<'py> {
 }
 
 impl<'py> Builder<'py> {
-    fn new(py: Python<'py>, class: Bound<'py, PyType>, first: Option<&FieldList>) -> PyResult<Self> {
+    fn new(
+        py: Python<'py>,
+        class: Bound<'py, PyType>,
+        first: Option<&FieldList>,
+    ) -> PyResult<Self> {
         let plain = match first {
             Some(fields) => plain_for(&class, fields)?,
             None => None,
@@ -161,7 +165,9 @@ impl<'py> Builder<'py> {
             }
             Value::MemberOrInt(field, v) => {
                 let class = self.enum_class(*field)?;
-                member_or_plain(&class, u32::from(*v), || Ok(v.into_pyobject(py)?.into_any()))?
+                member_or_plain(&class, u32::from(*v), || {
+                    Ok(v.into_pyobject(py)?.into_any())
+                })?
             }
             Value::MemberOrChar(field, v) => {
                 let class = self.enum_class(*field)?;
@@ -297,7 +303,9 @@ fn object_new<'py>(class: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
         unsafe { ffi::PyType_GetSlot(&raw mut ffi::PyBaseObject_Type, ffi::Py_tp_new) as usize }
     });
     if slot == 0 {
-        return Err(PyValueError::new_err("internal error: object has no tp_new"));
+        return Err(PyValueError::new_err(
+            "internal error: object has no tp_new",
+        ));
     }
     // SAFETY: the slot holds `object`'s `tp_new`, a `newfunc` (the slot's
     // documented type), and it is not null.
@@ -347,7 +355,9 @@ pub(crate) fn records(
 /// The one record of a single report read by name, as its dataclass.
 pub(crate) fn record(py: Python<'_>, spec: &Spec, fields: &FieldList) -> PyResult<Py<PyAny>> {
     let class = types::model(py, spec.dataclass)?;
-    Ok(Builder::new(py, class, Some(fields))?.build(fields)?.unbind())
+    Ok(Builder::new(py, class, Some(fields))?
+        .build(fields)?
+        .unbind())
 }
 
 /// The text of a text report ([`chrony_core::reports::Shape::Text`]): its one
