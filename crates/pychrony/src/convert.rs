@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
-use chrony_core::reports::{Field, FieldList, Spec, Value};
+use chrony_core::client::Records;
+use chrony_core::reports::{Field, FieldList, Value};
 use chrony_core::{DataFailure, Error};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -338,36 +339,57 @@ fn generic_setattr(
     Ok(())
 }
 
-/// The records of a report read by name, as its dataclass.
-pub(crate) fn records(
-    py: Python<'_>,
-    spec: &Spec,
-    records: &[FieldList],
-) -> PyResult<Vec<Py<PyAny>>> {
-    let class = types::model(py, spec.dataclass)?;
-    let mut builder = Builder::new(py, class, records.first())?;
-    records
-        .iter()
-        .map(|fields| Ok(builder.build(fields)?.unbind()))
-        .collect()
+/// Record `index` of `records` as checked fields ([`Records::fields`]).
+fn fields(records: &Records, index: usize) -> PyResult<FieldList> {
+    match records.fields(index) {
+        Some(Ok(fields)) => Ok(fields),
+        Some(Err(e)) => Err(errors::to_py(&e)),
+        None => Err(PyValueError::new_err(format!(
+            "internal error: no {} record {index}",
+            records.spec().name
+        ))),
+    }
+}
+
+/// The records of a report read by name, as its dataclass: each listed as
+/// fields, built and dropped in turn.
+pub(crate) fn records(py: Python<'_>, records: &Records) -> PyResult<Vec<Py<PyAny>>> {
+    let mut out = Vec::with_capacity(records.len());
+    if records.is_empty() {
+        return Ok(out);
+    }
+    let class = types::model(py, records.spec().dataclass)?;
+    let first = fields(records, 0)?;
+    let mut builder = Builder::new(py, class, Some(&first))?;
+    out.push(builder.build(&first)?.unbind());
+    drop(first);
+    for index in 1..records.len() {
+        out.push(builder.build(&fields(records, index)?)?.unbind());
+    }
+    Ok(out)
 }
 
 /// The one record of a single report read by name, as its dataclass.
-pub(crate) fn record(py: Python<'_>, spec: &Spec, fields: &FieldList) -> PyResult<Py<PyAny>> {
-    let class = types::model(py, spec.dataclass)?;
-    Ok(Builder::new(py, class, Some(fields))?
-        .build(fields)?
+pub(crate) fn record(py: Python<'_>, records: &Records) -> PyResult<Py<PyAny>> {
+    let class = types::model(py, records.spec().dataclass)?;
+    let fields = fields(records, 0)?;
+    Ok(Builder::new(py, class, Some(&fields))?
+        .build(&fields)?
         .unbind())
 }
 
 /// The text of a text report ([`chrony_core::reports::Shape::Text`]): its one
 /// record's one field.
-pub(crate) fn text(py: Python<'_>, spec: &Spec, records: &[FieldList]) -> PyResult<Py<PyAny>> {
-    match records.first().map(FieldList::items) {
+pub(crate) fn text(py: Python<'_>, records: &Records) -> PyResult<Py<PyAny>> {
+    let first = match records.fields(0) {
+        Some(result) => Some(result.map_err(|e| errors::to_py(&e))?),
+        None => None,
+    };
+    match first.as_ref().map(FieldList::items) {
         Some([(_, Value::Text(text))]) => Ok(PyString::new(py, text).into_any().unbind()),
         _ => Err(PyValueError::new_err(format!(
             "internal error: the {} report holds no text",
-            spec.name
+            records.spec().name
         ))),
     }
 }
