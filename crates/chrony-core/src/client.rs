@@ -380,6 +380,7 @@ impl Records {
     /// # Errors
     ///
     /// A value out of its bounds ([`Error::Data`]).
+    #[must_use]
     pub fn fields(&self, index: usize) -> Option<Result<FieldList>> {
         self.list.fields(index)
     }
@@ -390,7 +391,7 @@ impl std::fmt::Debug for Records {
         f.debug_struct("Records")
             .field("report", &self.spec.name)
             .field("len", &self.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
