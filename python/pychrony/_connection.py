@@ -9,7 +9,7 @@ import numbers
 import threading
 from collections.abc import Callable
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pychrony.exceptions import ChronySubinterpreterError, _ReportUnavailableError
 from pychrony.models import (
@@ -202,6 +202,7 @@ def _make_checks() -> tuple[
 
 
 _check_address, _validate_options = _make_checks()
+
 _validate_options.__doc__ = """Check the connection options and return them normalised.
 
     Args:
@@ -216,6 +217,20 @@ _validate_options.__doc__ = """Check the connection options and return them norm
         TypeError: An option has the wrong type (bools are rejected as numbers).
         ValueError: An option is out of range or names an unknown backend.
     """
+
+
+def _make_not_open() -> "Callable[..., NoReturn]":
+    """Build the stand-in for ``Client.read`` while a connection is not open.
+
+    The message is bound in its closure, for calls made after finalisation
+    has cleared this module's namespace (see ``_make_checks``).
+    """
+    message = _OUTSIDE_WITH
+
+    def not_open(*_args: object, **_kwargs: object) -> NoReturn:
+        raise RuntimeError(message)
+
+    return not_open
 
 
 class ChronyConnection:
@@ -264,6 +279,7 @@ class ChronyConnection:
     _client_class = staticmethod(_client_class)
     _unavailable = _ReportUnavailableError
     _outside_with = _OUTSIDE_WITH
+    _not_open = staticmethod(_make_not_open())
 
     def __init__(
         self,
@@ -280,6 +296,10 @@ class ChronyConnection:
         # leak) a client; queries never take it.
         self._state_lock = self._new_lock()
         self._client: Client | None = None
+        #: ``Client.read`` of the open client, bound when the ``with`` block
+        #: is entered, so that a report costs one attribute lookup and one
+        #: call; outside the block the same call raises RuntimeError.
+        self._read: Callable[..., Any] = self._not_open
 
     def __enter__(self) -> "ChronyConnection":
         """Open the connection.
@@ -300,9 +320,10 @@ class ChronyConnection:
                     "ChronyConnection is already open; it cannot be entered again "
                     "before its 'with' block ends"
                 )
-            self._client = self._client_class()(
+            client = self._client_class()(
                 self._address, self._timeout, self._retries, self._backend
             )
+            self._client, self._read = client, client.read
         return self
 
     def __exit__(
@@ -314,6 +335,7 @@ class ChronyConnection:
         """Close the connection; exceptions from the ``with`` block propagate."""
         with self._state_lock:
             client, self._client = self._client, None
+            self._read = self._not_open
         if client is not None:
             client.close()
 
@@ -351,7 +373,8 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: The reply is malformed or holds invalid values.
         """
-        return cast(TrackingStatus, self._require_client().read("tracking"))
+        report: TrackingStatus = self._read("tracking")
+        return report
 
     def get_sources(self) -> list[Source]:
         """Read every time source (``chronyc sources``).
@@ -365,7 +388,8 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: A reply is malformed or holds invalid values.
         """
-        return cast("list[Source]", self._require_client().read("sources"))
+        report: list[Source] = self._read("sources")
+        return report
 
     def get_source_stats(self) -> list[SourceStats]:
         """Read the statistics of every source (``chronyc sourcestats``).
@@ -378,7 +402,8 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: A reply is malformed or holds invalid values.
         """
-        return cast("list[SourceStats]", self._require_client().read("sourcestats"))
+        report: list[SourceStats] = self._read("sourcestats")
+        return report
 
     def get_activity(self) -> Activity:
         """Read how many sources are online, offline or bursting (``chronyc activity``).
@@ -391,7 +416,8 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: The reply is malformed or holds invalid values.
         """
-        return cast(Activity, self._require_client().read("activity"))
+        report: Activity = self._read("activity")
+        return report
 
     def get_server_stats(self) -> ServerStats:
         """Read what chronyd served as a server (``chronyc serverstats``).
@@ -410,7 +436,8 @@ class ChronyConnection:
                 the command (also a ``ChronyDataError``).
             ChronyDataError: The reply is malformed or holds invalid values.
         """
-        return cast(ServerStats, self._require_client().read("serverstats"))
+        report: ServerStats = self._read("serverstats")
+        return report
 
     def get_smoothing(self) -> Smoothing | None:
         """Read the state of time smoothing (``chronyc smoothing``).
@@ -424,7 +451,8 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: The reply is malformed or holds invalid values.
         """
-        return cast("Smoothing | None", self._read_optional("smoothing"))
+        report: Smoothing | None = self._read_optional("smoothing")
+        return report
 
     def get_source_name(self, address: str) -> str:
         """Read the name a source was configured with (``chronyc -N sources``).
@@ -450,7 +478,8 @@ class ChronyConnection:
         """
         if not isinstance(address, str):
             raise TypeError(f"address must be a str, not {type(address).__name__}")
-        return cast(str, self._require_client().read("sourcename", address=address))
+        report: str = self._read("sourcename", address=address)
+        return report
 
     def get_manual_list(self) -> list[ManualSample]:
         """Read the samples entered with ``chronyc settime`` (``chronyc manual list``).
@@ -466,7 +495,8 @@ class ChronyConnection:
             ChronyLibraryError: With the ``libchrony`` backend, which has no
                 such report.
         """
-        return cast("list[ManualSample]", self._require_client().read("manual list"))
+        report: list[ManualSample] = self._read("manual list")
+        return report
 
     def get_ntp_data(self, address: str | None = None) -> list[NTPData]:
         """Read the last NTP exchange with each NTP source (``chronyc ntpdata``).
@@ -497,7 +527,8 @@ class ChronyConnection:
             ChronyDataError: No NTP source has that address (status 503),
                 or the reply is malformed.
         """
-        return cast("list[NTPData]", self._read_by_address("ntpdata", address))
+        report: list[NTPData] = self._read_by_address("ntpdata", address)
+        return report
 
     def get_select_data(self) -> list[SelectData]:
         """Read how source selection sees each source (``chronyc selectdata -a``).
@@ -517,7 +548,8 @@ class ChronyConnection:
                 the command (also a ``ChronyDataError``).
             ChronyDataError: The reply is malformed or holds invalid values.
         """
-        return cast("list[SelectData]", self._require_client().read("selectdata"))
+        report: list[SelectData] = self._read("selectdata")
+        return report
 
     def get_auth_data(self, address: str | None = None) -> list[AuthData]:
         """Read how each NTP source is authenticated (``chronyc authdata -a``).
@@ -545,7 +577,8 @@ class ChronyConnection:
             ChronyDataError: No NTP source has that address (status 503),
                 or the reply is malformed.
         """
-        return cast("list[AuthData]", self._read_by_address("authdata", address))
+        report: list[AuthData] = self._read_by_address("authdata", address)
+        return report
 
     def get_clients(self) -> list[ClientAccess]:
         """Read the clients chronyd has served (``chronyc clients``, ``-k``).
@@ -568,15 +601,16 @@ class ChronyConnection:
             ChronyLibraryError: With the ``libchrony`` backend, which has no
                 such report.
         """
-        return cast("list[ClientAccess]", self._require_client().read("clients"))
+        report: list[ClientAccess] = self._read("clients")
+        return report
 
-    def _read_by_address(self, name: str, address: str | None) -> object:
+    def _read_by_address(self, name: str, address: str | None) -> Any:
         """Read the per-source report ``name``: every NTP source, or the one at ``address``."""
         if address is None:
-            return self._require_client().read(name)
+            return self._read(name)
         if not isinstance(address, str):
             raise TypeError(f"address must be a str or None, not {type(address).__name__}")
-        return self._require_client().read(name, address=address)
+        return self._read(name, address=address)
 
     def get_rtc_data(self) -> RTCData | None:
         """Read the real-time clock report (``chronyc rtcdata``).
@@ -589,16 +623,17 @@ class ChronyConnection:
             ChronyConnectionError: chronyd did not answer in time.
             ChronyDataError: The reply is malformed or holds invalid values.
         """
-        return cast("RTCData | None", self._read_optional("rtcdata"))
+        report: RTCData | None = self._read_optional("rtcdata")
+        return report
 
-    def _read_optional(self, name: str) -> object:
+    def _read_optional(self, name: str) -> Any:
         """Read the optional report ``name``, or None when chronyd lacks it.
 
         chronyd lacks an optional report when the facility it needs is not
         configured (no RTC, no ``smoothtime``).
         """
-        client = self._require_client()
+        read = self._read
         try:
-            return client.read(name)
+            return read(name)
         except self._unavailable:
             return None

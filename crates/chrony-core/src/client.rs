@@ -207,19 +207,15 @@ impl Client {
 
     /// Reads the report registered as `name` (see [`crate::REGISTRY`]) with
     /// its own arguments (parsed with [`Args::parse`]; [`Args::NONE`] for a
-    /// report without any): its registration and its records as checked
-    /// field lists (one for a single report).
+    /// report without any): its registration and its records (one for a
+    /// single report), each listed as checked fields on demand
+    /// ([`Records::fields`]).
     ///
     /// # Errors
     ///
     /// Those of the report; [`Error::InvalidArgument`] for a name that is
     /// not registered.
-    pub fn read(
-        &self,
-        name: &str,
-        args: &Args,
-        interrupt: &dyn Fn() -> bool,
-    ) -> Result<(Spec, Vec<FieldList>)> {
+    pub fn read(&self, name: &str, args: &Args, interrupt: &dyn Fn() -> bool) -> Result<Records> {
         macro_rules! by_name {
             ($($report:ty),+) => {
                 $(if name == <$report>::SPEC.name {
@@ -238,11 +234,11 @@ impl Client {
         )))
     }
 
-    fn read_as<R: Record>(
+    fn read_as<R: Record + Send + 'static>(
         &self,
         args: &Args,
         interrupt: &dyn Fn() -> bool,
-    ) -> Result<(Spec, Vec<FieldList>)> {
+    ) -> Result<Records> {
         let records = match R::SPEC.shape {
             Shape::PerSource | Shape::PerAddress { .. } | Shape::Paged => {
                 self.records_with::<R>(args, interrupt)?
@@ -252,8 +248,10 @@ impl Client {
                 vec![self.record_with::<R>(args, interrupt)?]
             }
         };
-        let fields = records.iter().map(Record::fields).collect::<Result<_>>()?;
-        Ok((R::SPEC, fields))
+        Ok(Records {
+            spec: R::SPEC,
+            list: Box::new(records),
+        })
     }
 
     /// TRACKING (`chronyc tracking`).
@@ -330,6 +328,70 @@ impl Client {
         interrupt: &dyn Fn() -> bool,
     ) -> Result<Vec<SourceStats>> {
         self.records(interrupt)
+    }
+}
+
+/// The records of one report read by name ([`Client::read`]). Each is
+/// listed as checked fields when asked ([`Records::fields`]), so that a
+/// caller can convert and drop them one at a time.
+pub struct Records {
+    spec: Spec,
+    list: Box<dyn AnyRecords>,
+}
+
+/// A list of records of any one report.
+trait AnyRecords: Send {
+    fn len(&self) -> usize;
+    fn fields(&self, index: usize) -> Option<Result<FieldList>>;
+}
+
+impl<R: Record + Send> AnyRecords for Vec<R> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn fields(&self, index: usize) -> Option<Result<FieldList>> {
+        self.get(index).map(Record::fields)
+    }
+}
+
+impl Records {
+    /// The report's registration.
+    #[must_use]
+    pub fn spec(&self) -> Spec {
+        self.spec
+    }
+
+    /// How many records there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True when there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.list.len() == 0
+    }
+
+    /// The checked fields of record `index` ([`Record::fields`]); `None`
+    /// past the end.
+    ///
+    /// # Errors
+    ///
+    /// A value out of its bounds ([`Error::Data`]).
+    #[must_use]
+    pub fn fields(&self, index: usize) -> Option<Result<FieldList>> {
+        self.list.fields(index)
+    }
+}
+
+impl std::fmt::Debug for Records {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Records")
+            .field("report", &self.spec.name)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 

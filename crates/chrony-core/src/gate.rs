@@ -13,10 +13,11 @@
 //! - **Re-entry fails at once.** A call from the thread that already holds the
 //!   connection (a signal handler run by the interrupt check) gets
 //!   [`Error::Busy`] instead of waiting for itself.
-//! - **Fork.** Ownership is an atomic word naming the holder's process and
-//!   thread, not a mutex: in a child forked while another thread was mid-call,
-//!   the holder is of another process, so the child takes the connection over
-//!   and starts from a fresh state (the parent's socket stays the parent's).
+//! - **Fork.** Ownership is an atomic word naming the holder's process (its
+//!   fork generation, [`generation`]) and thread, not a mutex: in a child
+//!   forked while another thread was mid-call, the holder is of another
+//!   process, so the child takes the connection over and starts from a fresh
+//!   state (the parent's socket stays the parent's).
 //!
 //! The state itself sits in a mutex that only the holder touches, for a few
 //! instructions at a time, so it is never contended.
@@ -50,19 +51,55 @@ fn thread_serial() -> u32 {
     SERIAL.with(|s| *s)
 }
 
-/// The owner word of the calling thread: its process id and thread serial.
-/// A forked child has another pid, so its words never equal its parent's.
-fn my_token() -> u64 {
-    (u64::from(std::process::id()) << 32) | u64::from(thread_serial())
+/// This process's fork generation: 1 in the process that loaded this
+/// library, and one more in each child forked from it (counted by a
+/// `pthread_atfork` child handler, registered by the first gate made or
+/// used). A forked child's value is larger than every value its parent's
+/// memory holds, so a word its parent wrote never names the child, as with a
+/// process id, but without a `getpid` system call per look.
+fn generation() -> u32 {
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    extern "C" fn forked() {
+        // Async-signal-safe, as a child handler must be: one atomic add.
+        GENERATION.fetch_add(1, Ordering::SeqCst);
+    }
+    // Not `Once`: a child forked while another thread was registering would
+    // wait for it for ever. Here the other threads go on at once; only a
+    // fork in the microseconds of the first registration can go uncounted.
+    if !REGISTERED.load(Ordering::Acquire)
+        && REGISTERED
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    {
+        // SAFETY: FFI call with no prepare or parent handler and a child
+        // handler that is a plain `extern "C" fn`, alive as long as the
+        // process, doing only an atomic add. It fails only for lack of
+        // memory; then forks go uncounted, and a child forked while its
+        // parent's call held a connection waits for that holder as for
+        // another thread (within its deadline); a socket opened by another
+        // process is still reopened by the transport's own check.
+        let _ = unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+    }
+    GENERATION.load(Ordering::SeqCst)
 }
 
-fn pid_of(token: u64) -> u32 {
-    // The high half holds the pid by construction.
+/// See [`generation`].
+static GENERATION: AtomicU32 = AtomicU32::new(1);
+
+/// The owner word of the calling thread: its process's fork generation and
+/// its thread serial. A forked child has a newer generation, so its words
+/// never equal its parent's.
+fn my_token() -> u64 {
+    (u64::from(generation()) << 32) | u64::from(thread_serial())
+}
+
+fn generation_of(token: u64) -> u32 {
+    // The high half holds the generation by construction.
     u32::try_from(token >> 32).unwrap_or(u32::MAX)
 }
 
 /// Who holds a lock: 0 when free, else the holder's token. A token of
-/// another process (a forked child's copy) counts as free.
+/// another generation (a forked child's copy of its parent's) counts as free.
 struct Owner(AtomicU64);
 
 /// How a free [`Owner`] was taken.
@@ -79,15 +116,15 @@ impl Owner {
         Owner(AtomicU64::new(0))
     }
 
-    fn held_by_me(&self) -> bool {
-        self.0.load(Ordering::Acquire) == my_token()
+    fn held_by(&self, me: u64) -> bool {
+        self.0.load(Ordering::Acquire) == me
     }
 
-    fn try_take(&self) -> Option<Taken> {
-        let me = my_token();
+    /// Takes it for `me` (a [`my_token`]) if it is free.
+    fn try_take(&self, me: u64) -> Option<Taken> {
         let mut seen = self.0.load(Ordering::Acquire);
         loop {
-            if seen != 0 && pid_of(seen) == pid_of(me) {
+            if seen != 0 && generation_of(seen) == generation_of(me) {
                 return None;
             }
             match self
@@ -131,8 +168,9 @@ impl ProcessLock {
 
     /// Waits for the lock (its holders never wait on anything).
     pub(crate) fn lock(&self) -> ProcessGuard<'_> {
+        let me = my_token();
         let mut backoff = MIN_BACKOFF;
-        while self.0.try_take().is_none() {
+        while self.0.try_take(me).is_none() {
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
@@ -195,6 +233,8 @@ impl<S: Closable> Drop for Lease<'_, S> {
 impl<S: Closable> Gate<S> {
     /// A gate holding `state`; `fresh` builds an unopened one when needed.
     pub(crate) fn new(state: S, fresh: impl Fn() -> S + Send + Sync + 'static) -> Self {
+        // Registers the fork count before any call can hold this gate.
+        generation();
         Gate {
             owner: Owner::new(),
             closed: AtomicBool::new(false),
@@ -228,15 +268,15 @@ impl<S: Closable> Gate<S> {
     /// its state is closed now; otherwise the call closes it on return.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        if let Some(lease) = self.try_acquire() {
+        if let Some(lease) = self.try_acquire(my_token()) {
             drop(lease); // closes, since `closed` is set
         }
     }
 
     /// Takes the connection if it is free (or held by a thread of another
     /// process: a forked child's inheritance).
-    fn try_acquire(&self) -> Option<Lease<'_, S>> {
-        let state = match self.owner.try_take()? {
+    fn try_acquire(&self, me: u64) -> Option<Lease<'_, S>> {
+        let state = match self.owner.try_take(me)? {
             Taken::Free => self.take(),
             // The parent's call had the state out: it is not ours.
             Taken::FromParent => (self.fresh)(),
@@ -256,7 +296,8 @@ impl<S: Closable> Gate<S> {
         deadline: Instant,
         interrupt: &dyn Fn() -> bool,
     ) -> Result<Lease<'_, S>> {
-        if self.owner.held_by_me() {
+        let me = my_token();
+        if self.owner.held_by(me) {
             return Err(Error::Busy {
                 message: "connection busy in this thread: a call on this connection is already in \
                           progress in this thread (e.g. a signal handler called it while it \
@@ -267,7 +308,7 @@ impl<S: Closable> Gate<S> {
         let mut backoff = MIN_BACKOFF;
         let mut last_check = Instant::now();
         loop {
-            if let Some(lease) = self.try_acquire() {
+            if let Some(lease) = self.try_acquire(me) {
                 return Ok(lease);
             }
             let now = Instant::now();
@@ -415,10 +456,10 @@ mod tests {
         let g = gate();
         g.acquire(Instant::now(), far(), &|| false).unwrap().uses = 5;
         // What a forked child sees: the word of a thread of its parent.
-        let other_pid = std::process::id().wrapping_add(1);
+        let parent = generation().wrapping_sub(1);
         g.owner
             .0
-            .store(u64::from(other_pid) << 32 | 7, Ordering::Release);
+            .store(u64::from(parent) << 32 | 7, Ordering::Release);
         let l = g
             .acquire(Instant::now(), Instant::now(), &|| false)
             .unwrap();
@@ -429,13 +470,12 @@ mod tests {
     fn a_process_lock_held_by_another_process_is_taken_over() {
         let l = ProcessLock::new();
         drop(l.lock());
-        let other_pid = std::process::id().wrapping_add(1);
-        l.0 .0
-            .store(u64::from(other_pid) << 32 | 3, Ordering::Release);
+        let parent = generation().wrapping_sub(1);
+        l.0 .0.store(u64::from(parent) << 32 | 3, Ordering::Release);
         let g = l.lock();
-        assert!(l.0.held_by_me());
+        assert!(l.0.held_by(my_token()));
         drop(g);
-        assert!(l.0.try_take().is_some());
+        assert!(l.0.try_take(my_token()).is_some());
     }
 
     #[test]

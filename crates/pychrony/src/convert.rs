@@ -5,15 +5,15 @@
 //! raises `ChronyDataError` naming the field and the value.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
-use chrony_core::reports::{FieldList, Spec, Value};
+use chrony_core::client::Records;
+use chrony_core::reports::{Field, FieldList, Value};
 use chrony_core::{DataFailure, Error};
 use pyo3::exceptions::PyValueError;
-use pyo3::intern;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString, PyType};
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::errors;
 use crate::types::{self, lock, Fast};
@@ -82,17 +82,6 @@ fn remember<'py>(
     found
 }
 
-/// A dataclass's keyword arguments, keyed by interned names ([`types::name`]).
-struct Kwargs<'py> {
-    dict: Bound<'py, PyDict>,
-}
-
-impl<'py> Kwargs<'py> {
-    fn set_item<V: IntoPyObject<'py>>(&self, name: &'static str, value: V) -> PyResult<()> {
-        self.dict.set_item(types::name(self.dict.py(), name), value)
-    }
-}
-
 /// `Enum(value)`, or `value` itself when the enum has no such member (the
 /// enums of the newer reports keep a newer chronyd's values as plain ints
 /// or one-character strings). As in [`member`], only the enum's own
@@ -122,66 +111,158 @@ fn member_or_plain<'py>(
 /// Character values' cache keys start here, above every `u16` value.
 const CHAR_KEY: u32 = 1 << 16;
 
-/// The dataclass of `class` built from `fields` by keyword.
-fn build<'py>(
+/// Builds the records of one call: its dataclass, what is known about it
+/// ([`Plain`]), and the enum classes its fields use, each looked up once per
+/// call (by interned name, so a class replaced in `pychrony.models` is the
+/// one the next call uses).
+struct Builder<'py> {
     py: Python<'py>,
-    class: &Bound<'py, PyType>,
-    fields: &FieldList,
-) -> PyResult<Bound<'py, PyAny>> {
-    let kwargs = Kwargs {
-        dict: PyDict::new(py),
-    };
-    for (name, value) in fields.items() {
-        match value {
-            Value::Int(v) => kwargs.set_item(name, v)?,
-            Value::Float(v) => kwargs.set_item(name, v)?,
-            Value::Text(v) => kwargs.set_item(name, v)?,
-            Value::Bool(v) => kwargs.set_item(name, v)?,
-            Value::Absent => kwargs.set_item(name, py.None())?,
-            Value::Member(enum_class, v) => {
-                let class = types::model(py, enum_class.class())?;
-                kwargs.set_item(name, member(&class, fields.report(), name, *v)?)?;
-            }
-            Value::MemberOrInt(enum_class, v) => {
-                let class = types::model(py, enum_class.class())?;
-                let found = member_or_plain(&class, u32::from(*v), || {
-                    Ok(v.into_pyobject(py)?.into_any())
-                })?;
-                kwargs.set_item(name, found)?;
-            }
-            Value::MemberOrChar(enum_class, v) => {
-                let class = types::model(py, enum_class.class())?;
-                let found = member_or_plain(&class, CHAR_KEY + u32::from(*v), || {
-                    let text = char::from(*v).encode_utf8(&mut [0; 4]).to_owned();
-                    Ok(PyString::new(py, &text).into_any())
-                })?;
-                kwargs.set_item(name, found)?;
-            }
-        }
-    }
-    construct(class, fields, kwargs.dict)
+    class: Bound<'py, PyType>,
+    plain: Option<Arc<Plain>>,
+    enums: Vec<(&'static str, Bound<'py, PyType>)>,
 }
 
-/// Per dataclass (by address, holding the class): the field names its
-/// generated `__init__` takes, when building it without running that
-/// `__init__` gives the same object; `None` when it does not.
-type PlainCache = HashMap<usize, (Py<PyType>, Option<Vec<String>>), Fast>;
-static PLAIN: LazyLock<Mutex<PlainCache>> = LazyLock::new(Mutex::default);
-/// `object.__new__` and `object.__setattr__`.
-static OBJECT: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+impl<'py> Builder<'py> {
+    fn new(
+        py: Python<'py>,
+        class: Bound<'py, PyType>,
+        first: Option<&FieldList>,
+    ) -> PyResult<Self> {
+        let plain = match first {
+            Some(fields) => plain_for(&class, fields)?,
+            None => None,
+        };
+        Ok(Builder {
+            py,
+            class,
+            plain,
+            enums: Vec::new(),
+        })
+    }
 
-/// `names` (of [`plain_fields`]) are exactly the fields of `fields`, in order.
-fn same_fields(names: Option<&Vec<String>>, fields: &FieldList) -> bool {
-    names.is_some_and(|names| {
-        names.len() == fields.items().len()
-            && names.iter().zip(fields.items()).all(|(a, (b, _))| a == b)
-    })
+    /// The enum class `field` names, looked up once per call.
+    fn enum_class(&mut self, field: Field) -> PyResult<Bound<'py, PyType>> {
+        let name = field.class();
+        if let Some((_, class)) = self.enums.iter().find(|(n, _)| std::ptr::eq(*n, name)) {
+            return Ok(class.clone());
+        }
+        let class = types::model(self.py, name)?;
+        self.enums.push((name, class.clone()));
+        Ok(class)
+    }
+
+    /// The Python value of one field.
+    fn value(&mut self, report: &str, name: &str, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        Ok(match value {
+            Value::Int(v) => v.into_pyobject(py)?.into_any(),
+            Value::Float(v) => v.into_pyobject(py)?.into_any(),
+            Value::Text(v) => PyString::new(py, v).into_any(),
+            Value::Bool(v) => v.into_pyobject(py)?.to_owned().into_any(),
+            Value::Absent => py.None().into_bound(py),
+            Value::Member(field, v) => {
+                let class = self.enum_class(*field)?;
+                member(&class, report, name, *v)?
+            }
+            Value::MemberOrInt(field, v) => {
+                let class = self.enum_class(*field)?;
+                member_or_plain(&class, u32::from(*v), || {
+                    Ok(v.into_pyobject(py)?.into_any())
+                })?
+            }
+            Value::MemberOrChar(field, v) => {
+                let class = self.enum_class(*field)?;
+                member_or_plain(&class, CHAR_KEY + u32::from(*v), || {
+                    let text = char::from(*v).encode_utf8(&mut [0; 4]).to_owned();
+                    Ok(PyString::new(py, &text).into_any())
+                })?
+            }
+        })
+    }
+
+    /// The dataclass built from `fields`: in one pass for a plain dataclass
+    /// whose fields are exactly `fields`' in order ([`plain_fields`]):
+    /// `object.__new__(class)`, then each field stored as
+    /// `object.__setattr__` stores it, which is all its generated `__init__`
+    /// does. Anything else is called with the fields as keyword arguments.
+    fn build(&mut self, fields: &FieldList) -> PyResult<Bound<'py, PyAny>> {
+        let report = fields.report();
+        if let Some(plain) = self.plain.clone().filter(|p| p.matches(fields)) {
+            let instance = object_new(&self.class)?;
+            for ((name, value), key) in fields.items().iter().zip(&plain.keys) {
+                let value = self.value(report, name, value)?;
+                generic_setattr(&instance, key.bind(self.py), &value)?;
+            }
+            return Ok(instance);
+        }
+        let kwargs = PyDict::new(self.py);
+        for (name, value) in fields.items() {
+            let value = self.value(report, name, value)?;
+            kwargs.set_item(types::name(self.py, name), value)?;
+        }
+        self.class.call((), Some(&kwargs))
+    }
+}
+
+/// A plain dataclass ([`plain_fields`]) whose fields are those of the core's
+/// records, in order: the names as the core spells them (`&'static str`,
+/// compared by address first) and as interned Python strings.
+struct Plain {
+    names: Vec<&'static str>,
+    keys: Vec<Py<PyString>>,
+}
+
+impl Plain {
+    /// `fields` has exactly these fields, in order.
+    fn matches(&self, fields: &FieldList) -> bool {
+        let items = fields.items();
+        items.len() == self.names.len()
+            && self
+                .names
+                .iter()
+                .zip(items)
+                .all(|(a, (b, _))| std::ptr::eq(*a, *b) || a == b)
+    }
+}
+
+/// Per dataclass (by address, holding the class): its [`Plain`] layout, or
+/// `None` when it is not a plain dataclass of these fields.
+type PlainCache = HashMap<usize, (Py<PyType>, Option<Arc<Plain>>), Fast>;
+static PLAIN: LazyLock<Mutex<PlainCache>> = LazyLock::new(Mutex::default);
+
+/// The [`Plain`] layout of `class` for records like `fields`, worked out
+/// the first time the class is seen.
+fn plain_for(class: &Bound<'_, PyType>, fields: &FieldList) -> PyResult<Option<Arc<Plain>>> {
+    let py = class.py();
+    let key = class.as_ptr() as usize;
+    if let Some((_, plain)) = lock(&PLAIN).get(&key) {
+        return Ok(plain.clone());
+    }
+    // Python code runs here: no lock is held.
+    let names = plain_fields(class)?;
+    let plain = names
+        .filter(|names| {
+            names.len() == fields.items().len()
+                && names.iter().zip(fields.items()).all(|(a, (b, _))| a == b)
+        })
+        .map(|_| {
+            Arc::new(Plain {
+                names: fields.items().iter().map(|(n, _)| *n).collect(),
+                keys: fields
+                    .items()
+                    .iter()
+                    .map(|(n, _)| types::name(py, n).unbind())
+                    .collect(),
+            })
+        });
+    lock(&PLAIN).insert(key, (class.clone().unbind(), plain.clone()));
+    Ok(plain)
 }
 
 /// The fields of `class` when it is a plain dataclass: its `__init__` is the
 /// generated one (`init=True`, no `__post_init__`, every field in `__init__`,
 /// no `__new__` of its own, a `__dict__`), which only stores each argument
-/// in the instance's `__dict__`, in field order.
+/// with `object.__setattr__` semantics, in field order.
 fn plain_fields(class: &Bound<'_, PyType>) -> PyResult<Option<Vec<String>>> {
     let py = class.py();
     let dataclasses = py.import("dataclasses")?;
@@ -210,67 +291,105 @@ fn plain_fields(class: &Bound<'_, PyType>) -> PyResult<Option<Vec<String>>> {
     Ok(Some(names))
 }
 
-/// `class(**kwargs)`, in one pass for a plain dataclass whose fields are
-/// exactly `fields`' in order ([`plain_fields`]): `object.__new__(class)`
-/// gets `kwargs` as its `__dict__`, which is what its `__init__` would
-/// build one `object.__setattr__` at a time. Anything else is called.
-fn construct<'py>(
-    class: &Bound<'py, PyType>,
-    fields: &FieldList,
-    kwargs: Bound<'py, PyDict>,
-) -> PyResult<Bound<'py, PyAny>> {
+/// `object.__new__(class)`, through `object`'s `tp_new` slot: what the
+/// Python-level call runs, without building its argument tuple. Only for a
+/// class whose `__new__` is `object.__new__` ([`plain_fields`]).
+fn object_new<'py>(class: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
+    static NEW: OnceLock<usize> = OnceLock::new();
     let py = class.py();
-    let key = class.as_ptr() as usize;
-    let known = lock(&PLAIN)
-        .get(&key)
-        .map(|(_, names)| same_fields(names.as_ref(), fields));
-    let direct = if let Some(direct) = known {
-        direct
-    } else {
-        // Python code runs here: no lock is held.
-        let names = plain_fields(class)?;
-        let direct = same_fields(names.as_ref(), fields);
-        lock(&PLAIN).insert(key, (class.clone().unbind(), names));
-        direct
-    };
-    if !direct {
-        return class.call((), Some(&kwargs));
+    let slot = *NEW.get_or_init(|| {
+        // SAFETY: `PyBaseObject_Type` is a static type, which
+        // `PyType_GetSlot` accepts from Python 3.10 on (the abi3 floor of
+        // this module); `Py_tp_new` is a valid slot id and the GIL is held.
+        unsafe { ffi::PyType_GetSlot(&raw mut ffi::PyBaseObject_Type, ffi::Py_tp_new) as usize }
+    });
+    if slot == 0 {
+        return Err(PyValueError::new_err(
+            "internal error: object has no tp_new",
+        ));
     }
-    let (new, setattr) = OBJECT.get_or_try_init(py, || -> PyResult<_> {
-        let object = py.import("builtins")?.getattr("object")?;
-        Ok((
-            object.getattr("__new__")?.unbind(),
-            object.getattr("__setattr__")?.unbind(),
-        ))
-    })?;
-    let instance = new.bind(py).call1((class,))?;
-    setattr
-        .bind(py)
-        .call1((&instance, intern!(py, "__dict__"), kwargs))?;
-    Ok(instance)
+    // SAFETY: the slot holds `object`'s `tp_new`, a `newfunc` (the slot's
+    // documented type), and it is not null.
+    let new: ffi::newfunc = unsafe { std::mem::transmute::<usize, ffi::newfunc>(slot) };
+    let args = PyTuple::empty(py);
+    // SAFETY: `class` is a live type object and `args` a live tuple for the
+    // whole call (both borrowed by `Bound`s); null `kwds` means no keyword
+    // arguments, as `tp_new` allows; the GIL is held. The result is a new
+    // reference or null with an exception set.
+    unsafe {
+        let obj = new(class.as_type_ptr(), args.as_ptr(), std::ptr::null_mut());
+        Bound::from_owned_ptr_or_err(py, obj)
+    }
 }
 
-/// The records of a report read by name, as its dataclass.
-pub(crate) fn records(
-    py: Python<'_>,
-    spec: &Spec,
-    records: &[FieldList],
-) -> PyResult<Vec<Py<PyAny>>> {
-    let class = types::model(py, spec.dataclass)?;
-    records
-        .iter()
-        .map(|fields| Ok(build(py, &class, fields)?.unbind()))
-        .collect()
+/// `object.__setattr__(instance, key, value)`.
+fn generic_setattr(
+    instance: &Bound<'_, PyAny>,
+    key: &Bound<'_, PyString>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    // SAFETY: the three objects are live for the call (borrowed by
+    // `Bound`s), `key` is a str as the function requires, and the GIL is
+    // held. It returns -1 with an exception set on failure.
+    let status =
+        unsafe { ffi::PyObject_GenericSetAttr(instance.as_ptr(), key.as_ptr(), value.as_ptr()) };
+    if status < 0 {
+        return Err(PyErr::fetch(instance.py()));
+    }
+    Ok(())
+}
+
+/// Record `index` of `records` as checked fields ([`Records::fields`]).
+fn fields(records: &Records, index: usize) -> PyResult<FieldList> {
+    match records.fields(index) {
+        Some(Ok(fields)) => Ok(fields),
+        Some(Err(e)) => Err(errors::to_py(&e)),
+        None => Err(PyValueError::new_err(format!(
+            "internal error: no {} record {index}",
+            records.spec().name
+        ))),
+    }
+}
+
+/// The records of a report read by name, as its dataclass: each listed as
+/// fields, built and dropped in turn.
+pub(crate) fn records(py: Python<'_>, records: &Records) -> PyResult<Vec<Py<PyAny>>> {
+    let mut out = Vec::with_capacity(records.len());
+    if records.is_empty() {
+        return Ok(out);
+    }
+    let class = types::model(py, records.spec().dataclass)?;
+    let first = fields(records, 0)?;
+    let mut builder = Builder::new(py, class, Some(&first))?;
+    out.push(builder.build(&first)?.unbind());
+    drop(first);
+    for index in 1..records.len() {
+        out.push(builder.build(&fields(records, index)?)?.unbind());
+    }
+    Ok(out)
+}
+
+/// The one record of a single report read by name, as its dataclass.
+pub(crate) fn record(py: Python<'_>, records: &Records) -> PyResult<Py<PyAny>> {
+    let class = types::model(py, records.spec().dataclass)?;
+    let fields = fields(records, 0)?;
+    Ok(Builder::new(py, class, Some(&fields))?
+        .build(&fields)?
+        .unbind())
 }
 
 /// The text of a text report ([`chrony_core::reports::Shape::Text`]): its one
 /// record's one field.
-pub(crate) fn text(py: Python<'_>, spec: &Spec, records: &[FieldList]) -> PyResult<Py<PyAny>> {
-    match records.first().map(FieldList::items) {
+pub(crate) fn text(py: Python<'_>, records: &Records) -> PyResult<Py<PyAny>> {
+    let first = match records.fields(0) {
+        Some(result) => Some(result.map_err(|e| errors::to_py(&e))?),
+        None => None,
+    };
+    match first.as_ref().map(FieldList::items) {
         Some([(_, Value::Text(text))]) => Ok(PyString::new(py, text).into_any().unbind()),
         _ => Err(PyValueError::new_err(format!(
             "internal error: the {} report holds no text",
-            spec.name
+            records.spec().name
         ))),
     }
 }

@@ -160,19 +160,21 @@ impl Client {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let args = report_args(name, kwargs)?;
-        let ((spec, records), _back) = waiting(py, |check| self.inner.read(name, &args, check))?;
+        let (records, _back) = waiting(py, |check| self.inner.read(name, &args, check))?;
+        let spec = records.spec();
         match spec.shape {
             Shape::PerSource | Shape::PerAddress { .. } | Shape::Paged | Shape::InReply => {
-                let objects = convert::records(py, &spec, &records)?;
+                let objects = convert::records(py, &records)?;
                 Ok(PyList::new(py, objects)?.into_any().unbind())
             }
-            Shape::Text => convert::text(py, &spec, &records),
-            Shape::Single | Shape::Optional => {
-                let mut objects = convert::records(py, &spec, &records)?;
-                objects.pop().ok_or_else(|| {
-                    PyValueError::new_err(format!("internal error: no {} record", spec.name))
-                })
-            }
+            Shape::Text => convert::text(py, &records),
+            Shape::Single | Shape::Optional => match records.len() {
+                1 => convert::record(py, &records),
+                _ => Err(PyValueError::new_err(format!(
+                    "internal error: no {} record",
+                    spec.name
+                ))),
+            },
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyModule, PyString, PyType};
+use pyo3::types::{PyDictMethods, PyModule, PyModuleMethods, PyString, PyType};
 
 /// A class of `pychrony.models` by name: a dataclass of a report's
 /// registration, or an enum one of its fields uses. Looked up on every call
@@ -20,10 +20,15 @@ use pyo3::types::{PyModule, PyString, PyType};
 pub(crate) fn model<'py>(py: Python<'py>, class: &'static str) -> PyResult<Bound<'py, PyType>> {
     static MODELS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
     let models = MODELS.get_or_try_init(py, || py.import("pychrony.models").map(Bound::unbind))?;
-    Ok(models
-        .bind(py)
-        .getattr(name(py, class))?
-        .cast_into::<PyType>()?)
+    let models = models.bind(py);
+    let key = name(py, class);
+    // The module's namespace first: what `getattr` finds there, without its
+    // look through the module type's attributes.
+    let found = match models.dict().get_item(&key)? {
+        Some(found) => found,
+        None => models.getattr(key)?,
+    };
+    Ok(found.cast_into::<PyType>()?)
 }
 
 /// `text` as an interned Python string, made once: by the address and

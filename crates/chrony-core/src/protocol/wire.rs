@@ -179,10 +179,51 @@ impl fmt::Display for IpAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IpAddr::Unspec => Ok(()),
-            IpAddr::V4(a) => write!(f, "{a}"),
+            IpAddr::V4(a) => f.write_str(dotted_quad(*a).as_str()),
             IpAddr::V6(a) => write!(f, "{a}"),
             IpAddr::Id(id) => write!(f, "ID#{id:010}"),
         }
+    }
+}
+
+/// An IPv4 address as a dotted quad, in a buffer on the stack: what
+/// `Ipv4Addr`'s `Display` writes, for a tenth of its cost (every per-source
+/// record formats its address).
+fn dotted_quad(a: Ipv4Addr) -> Quad {
+    let mut q = Quad {
+        buf: [0; 15],
+        len: 0,
+    };
+    for (i, octet) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            q.push(b'.');
+        }
+        if octet >= 100 {
+            q.push(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            q.push(b'0' + octet / 10 % 10);
+        }
+        q.push(b'0' + octet % 10);
+    }
+    q
+}
+
+/// The text of [`dotted_quad`]: at most 15 ASCII bytes.
+struct Quad {
+    buf: [u8; 15],
+    len: usize,
+}
+
+impl Quad {
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and dots are pushed.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
     }
 }
 
@@ -355,6 +396,18 @@ impl<'a> Reader<'a> {
 #[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotted_quads_as_std_writes_them() {
+        let samples = [0u32, 1, 9, 10, 99, 100, 255, 0x7F01_0096, u32::MAX];
+        for bits in samples
+            .into_iter()
+            .chain((0..=255).map(|b| b * 0x0101_0101))
+        {
+            let a = Ipv4Addr::from(bits);
+            assert_eq!(IpAddr::V4(a).to_string(), a.to_string());
+        }
+    }
 
     #[test]
     fn worked_float_examples() {
