@@ -71,14 +71,12 @@ fn generation() -> u32 {
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     {
-        // SAFETY: FFI call with no prepare or parent handler and a child
-        // handler that is a plain `extern "C" fn`, alive as long as the
-        // process, doing only an atomic add. It fails only for lack of
-        // memory; then forks go uncounted, and a child forked while its
-        // parent's call held a connection waits for that holder as for
-        // another thread (within its deadline); a socket opened by another
-        // process is still reopened by the transport's own check.
-        let _ = unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+        // Should it fail (lack of memory), forks go uncounted: a child
+        // forked while its parent's call held a connection then waits for
+        // that holder as for another thread (within its deadline), and a
+        // socket opened by another process is still reopened by the
+        // transport's own check.
+        let _ = crate::sys::on_fork_in_child(forked);
     }
     GENERATION.load(Ordering::SeqCst)
 }

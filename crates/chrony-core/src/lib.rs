@@ -1,7 +1,8 @@
 //! A read-only client for chronyd's command protocol ("cmdmon").
 //!
-//! It reads what chronyd knows about time synchronisation — tracking,
-//! sources, source statistics, RTC data — over chronyd's Unix socket or its
+//! It reads what chronyd knows about time synchronisation — every monitoring
+//! report of [`reports::REGISTRY`], from tracking and sources to ntpdata,
+//! selectdata, authdata and clients — over chronyd's Unix socket or its
 //! UDP command port, and never changes chronyd's state. Every call has a
 //! deadline: `timeout × (2^(retries+1) − 1)`, 7 s with the defaults.
 //!
@@ -27,6 +28,7 @@ pub mod options;
 mod outcome;
 pub mod protocol;
 pub mod reports;
+mod sys;
 /// The former name of [`reports`].
 pub use reports as report;
 pub mod transport;
