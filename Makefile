@@ -91,10 +91,12 @@ test-matrix: libchrony reference  ## Integration, real-chronyd and Rust lab test
 .PHONY: bench
 bench: reference  ## Benchmarks, quick mode: ours against pychrony 2.0.3 and the physical floors, same run (ratios)
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/python_floor.py 300 3
 
 .PHONY: bench-full
 bench-full: reference  ## Benchmarks, full mode: the README's table (markdown) and RSS over 100,000 calls per report
 	$(PY) benchmarks/bench.py --full
+	$(PY) benchmarks/python_floor.py
 
 .PHONY: test
 # coverage-rust runs the tests of test-rust (instrumented), so test-rust is not
