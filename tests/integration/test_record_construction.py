@@ -60,3 +60,29 @@ def test_a_class_with_post_init_is_called(client: Any, monkeypatch: pytest.Monke
         tracking = conn.get_tracking()
     assert type(tracking) is Checked
     assert calls == [tracking]
+
+
+def test_a_field_that_is_a_property_goes_through_its_setter(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field a subclass makes a data descriptor is set through it, as the
+    generated ``__init__`` (``object.__setattr__``) sets it, not stored
+    straight into the instance's ``__dict__``."""
+    stored: list[int] = []
+
+    def get(self: Any) -> int:
+        return int(vars(self)["_stratum"])
+
+    def put(self: Any, value: int) -> None:
+        stored.append(value)
+        vars(self)["_stratum"] = value
+
+    class Watched(models.TrackingStatus):
+        stratum = property(get, put)  # type: ignore[assignment]
+
+    monkeypatch.setattr(models, "TrackingStatus", Watched)
+    with ChronyConnection(client.socket) as conn:
+        tracking = conn.get_tracking()
+    assert type(tracking) is Watched
+    assert stored == [tracking.stratum]
+    assert "stratum" not in vars(tracking)

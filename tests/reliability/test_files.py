@@ -153,6 +153,38 @@ def test_removed_on_close_gc_and_exception(victim: chronylab.Instance) -> None:
     assert _ours(sock_dir) == []
 
 
+def _client_socket(sock_dir: str) -> str:
+    """The path of this process's one client socket in `sock_dir`."""
+    (outer,) = _ours(sock_dir, os.getpid())
+    (inner,) = (n for n in os.listdir(os.path.join(sock_dir, outer)) if n != "lock")
+    return os.path.join(sock_dir, outer, inner, "s")
+
+
+@pytest.mark.parametrize("wait", [0.0, 1.2], ids=["at-once", "after-a-second"])
+def test_client_socket_removed_under_an_open_connection(
+    victim: chronylab.Instance, wait: float
+) -> None:
+    """A cleaner of old files removes the client socket of a connection in
+    use: the next call binds a new one and answers within its deadline,
+    whether the removal is noticed before the request (the socket is looked
+    up again once a second) or by the unanswered first attempt."""
+    sock_dir = os.path.dirname(victim.socket)
+    with ChronyConnection(victim.socket, timeout=0.2, retries=3) as conn:
+        conn.get_tracking()
+        first = _client_socket(sock_dir)
+        os.unlink(first)
+        time.sleep(wait)
+        started = time.monotonic()
+        assert conn.get_tracking().leap_status is LeapStatus.UNSYNC
+        elapsed = time.monotonic() - started
+        # One timeout at most (the first attempt's), with a generous margin.
+        assert elapsed < 0.2 + 0.5, elapsed
+        second = _client_socket(sock_dir)
+        assert second != first and stat.S_ISSOCK(os.lstat(second).st_mode)
+        assert conn.get_tracking().stratum == 0
+    assert _ours(sock_dir) == []
+
+
 @pytest.mark.parametrize(
     "ending",
     [

@@ -76,13 +76,26 @@ fn generation() -> u32 {
         // that holder as for another thread (within its deadline), and a
         // socket opened by another process is still reopened by the
         // transport's own check.
-        let _ = crate::sys::on_fork_in_child(forked);
+        if !crate::sys::on_fork_in_child(forked) {
+            FORKS_COUNTED.store(false, Ordering::Release);
+        }
     }
     GENERATION.load(Ordering::SeqCst)
 }
 
 /// See [`generation`].
 static GENERATION: AtomicU32 = AtomicU32::new(1);
+
+/// This process's fork generation (see [`generation`]) when forks are
+/// counted, which they are unless registering the handler failed: then
+/// `None`, and the caller tells processes apart by their id.
+pub(crate) fn process_generation() -> Option<u32> {
+    let g = generation();
+    FORKS_COUNTED.load(Ordering::Acquire).then_some(g)
+}
+
+/// False only when registering the fork handler failed.
+static FORKS_COUNTED: AtomicBool = AtomicBool::new(true);
 
 /// The owner word of the calling thread: its process's fork generation and
 /// its thread serial. A forked child has a newer generation, so its words

@@ -182,16 +182,19 @@ impl<'py> Builder<'py> {
 
     /// The dataclass built from `fields`: in one pass for a plain dataclass
     /// whose fields are exactly `fields`' in order ([`plain_fields`]):
-    /// `object.__new__(class)`, then each field stored as
-    /// `object.__setattr__` stores it, which is all its generated `__init__`
-    /// does. Anything else is called with the fields as keyword arguments.
+    /// `object.__new__(class)`, then each field stored in the instance's
+    /// `__dict__`, which is all its generated `__init__` does (through
+    /// `object.__setattr__`, which for a name no class in the MRO makes a
+    /// data descriptor stores there too). Anything else is called with the
+    /// fields as keyword arguments.
     fn build(&mut self, fields: &FieldList) -> PyResult<Bound<'py, PyAny>> {
         let report = fields.report();
         if let Some(plain) = self.plain.clone().filter(|p| p.matches(fields)) {
             let instance = object_new(&self.class)?;
+            let dict = instance_dict(&instance)?;
             for ((name, value), key) in fields.items().iter().zip(&plain.keys) {
                 let value = self.value(report, name, value)?;
-                generic_setattr(&instance, key.bind(self.py), &value)?;
+                dict.set_item(key.bind(self.py), value)?;
             }
             return Ok(instance);
         }
@@ -286,9 +289,27 @@ fn plain_fields(class: &Bound<'_, PyType>) -> PyResult<Option<Vec<String>>> {
         if !field.getattr("init")?.is_truthy()? {
             return Ok(None);
         }
-        names.push(field.getattr("name")?.extract()?);
+        let name: String = field.getattr("name")?.extract()?;
+        if is_data_descriptor(class, &name)? {
+            return Ok(None);
+        }
+        names.push(name);
     }
     Ok(Some(names))
+}
+
+/// Some class in `class`'s MRO defines `name` as a data descriptor (a
+/// property, a slot, ...), which `object.__setattr__` would call rather than
+/// store into the instance's `__dict__`.
+fn is_data_descriptor(class: &Bound<'_, PyType>, name: &str) -> PyResult<bool> {
+    for base in class.getattr("__mro__")?.try_iter()? {
+        let namespace = base?.getattr("__dict__")?;
+        if namespace.contains(name)? {
+            let kind = namespace.get_item(name)?.get_type();
+            return Ok(kind.hasattr("__set__")? || kind.hasattr("__delete__")?);
+        }
+    }
+    Ok(false)
 }
 
 /// `object.__new__(class)`, through `object`'s `tp_new` slot: what the
@@ -322,21 +343,22 @@ fn object_new<'py>(class: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
-/// `object.__setattr__(instance, key, value)`.
-fn generic_setattr(
-    instance: &Bound<'_, PyAny>,
-    key: &Bound<'_, PyString>,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    // SAFETY: the three objects are live for the call (borrowed by
-    // `Bound`s), `key` is a str as the function requires, and the GIL is
-    // held. It returns -1 with an exception set on failure.
-    let status =
-        unsafe { ffi::PyObject_GenericSetAttr(instance.as_ptr(), key.as_ptr(), value.as_ptr()) };
-    if status < 0 {
-        return Err(PyErr::fetch(instance.py()));
-    }
-    Ok(())
+/// The `__dict__` of `instance` (made now if it has none yet), as
+/// `object`'s `__dict__` descriptor gives it. Only for an instance of a
+/// class with a `__dict__` ([`plain_fields`]).
+fn instance_dict<'py>(instance: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let py = instance.py();
+    // SAFETY: `instance` is a live object (borrowed by a `Bound`) and the
+    // GIL is held; the second argument is unused by CPython (null is what
+    // its own callers pass). The result is a new reference or null with an
+    // exception set.
+    let dict = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyObject_GenericGetDict(instance.as_ptr(), std::ptr::null_mut()),
+        )
+    }?;
+    Ok(dict.cast_into::<PyDict>()?)
 }
 
 /// Record `index` of `records` as checked fields ([`Records::fields`]).

@@ -19,7 +19,10 @@ pub fn decode_float(word: u32) -> f64 {
     if coef >= 1 << 24 {
         coef -= 1 << 25;
     }
-    f64::from(coef) * 2f64.powi(exp - 25)
+    // 2^(exp - 25), from -89 to 38: a normal f64 built from its exponent
+    // bits (exact, as `powi` is, without its loop).
+    let scale = f64::from_bits(u64::from((exp - 25 + 1023).unsigned_abs()) << 52);
+    f64::from(coef) * scale
 }
 
 /// Encodes a value as chronyd does, for the crate's own tests (the
@@ -171,6 +174,17 @@ impl IpAddr {
     pub fn is_unspec(&self) -> bool {
         matches!(self, IpAddr::Unspec)
     }
+
+    /// What `Display` writes, as a `String`: for IPv4 and UNSPEC (most
+    /// records) without the formatting machinery.
+    #[must_use]
+    pub fn text(&self) -> String {
+        match self {
+            IpAddr::Unspec => String::new(),
+            IpAddr::V4(a) => dotted_quad(*a).as_str().to_owned(),
+            other => other.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for IpAddr {
@@ -238,7 +252,7 @@ pub fn refid_name(refid: u32) -> String {
         let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         bytes[..end].iter().map(|&b| char::from(b)).collect()
     } else {
-        Ipv4Addr::from(bytes).to_string()
+        dotted_quad(Ipv4Addr::from(bytes)).as_str().to_owned()
     }
 }
 
@@ -406,6 +420,34 @@ mod tests {
         {
             let a = Ipv4Addr::from(bits);
             assert_eq!(IpAddr::V4(a).to_string(), a.to_string());
+            assert_eq!(IpAddr::V4(a).text(), a.to_string());
+        }
+        for ip in [
+            IpAddr::Unspec,
+            IpAddr::Id(7),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ] {
+            assert_eq!(ip.text(), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn every_exponent_decodes_as_a_power_of_two() {
+        for exp in 0u32..128 {
+            let e = if exp >= 64 {
+                exp as i32 - 128
+            } else {
+                exp as i32
+            };
+            for coef in [1u32, 0x0100_0000, 0x01FF_FFFF, 0x0080_0001, 12345] {
+                let c = if coef >= 1 << 24 {
+                    coef as i32 - (1 << 25)
+                } else {
+                    coef as i32
+                };
+                let want = f64::from(c) * 2f64.powi(e - 25);
+                assert_eq!(decode_float((exp << 25) | coef), want, "{exp} {coef:#x}");
+            }
         }
     }
 
@@ -470,6 +512,7 @@ mod tests {
         assert_eq!(refid_name(0x7F00_0001), "127.0.0.1");
         assert_eq!(refid_name(0x7F7F_0101), "127.127.1.1");
         assert_eq!(refid_name(0), "");
+        assert_eq!(refid_name(0x0A00_FF09), "10.0.255.9");
         assert_eq!(refid_name_chronyc(0x7F7F_0101), "");
         assert_eq!(refid_name_chronyc(0x4750_5300), "GPS");
     }

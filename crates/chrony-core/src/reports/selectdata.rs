@@ -50,7 +50,7 @@ impl SelectData {
         if self.address.is_unspec() {
             refid_name(self.ref_id)
         } else {
-            self.address.to_string()
+            self.address.text()
         }
     }
 }

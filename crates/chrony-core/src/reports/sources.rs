@@ -70,7 +70,7 @@ impl Source {
     pub fn name(&self) -> String {
         match self.refclock_id() {
             Some(id) => refid_name(id),
-            None => self.address.to_string(),
+            None => self.address.text(),
         }
     }
 }

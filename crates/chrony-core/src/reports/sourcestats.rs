@@ -43,7 +43,7 @@ impl SourceStats {
         if self.address.is_unspec() {
             refid_name(self.reference_id)
         } else {
-            self.address.to_string()
+            self.address.text()
         }
     }
 }

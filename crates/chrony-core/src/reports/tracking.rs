@@ -119,7 +119,7 @@ impl Record for Tracking {
         let mut f = FieldList::new(Self::SPEC.name);
         f.int("reference_id", self.reference_id)
             .text("reference_id_name", self.reference_id_name())
-            .text("reference_ip", self.address.to_string())
+            .text("reference_ip", self.address.text())
             .ranged("stratum", self.stratum, 15)?
             .member("leap_status", Field::LEAP_STATUS, self.leap_status.into())
             .float("ref_time", self.ref_time.as_f64())?

@@ -52,9 +52,10 @@ const TICK_SLACK: Duration = Duration::from_millis(10);
 /// Sleep between non-blocking receives in the last `TICK_SLACK` before a
 /// wake-up: how late a reply or the deadline may be noticed there.
 const POLL_STEP: Duration = Duration::from_micros(250);
-/// How soon after opening a connection its first use trusts the client
-/// socket checked at the bind (see [`Transport::usable`]).
-const JUST_OPENED: Duration = Duration::from_secs(1);
+/// How long a client socket found in place (at the bind, or by a later
+/// look) is trusted before a call looks it up again (see
+/// [`Transport::usable`]).
+const SOCKET_TRUSTED_FOR: Duration = Duration::from_secs(1);
 
 enum Sock {
     Unix {
@@ -72,13 +73,27 @@ pub(crate) struct Transport {
     rng: Random,
     buf: Box<[u8]>,
     /// The process that opened it: a forked child opens its own.
-    pid: u32,
+    owner: Owner,
     /// The receive timeout last set on the socket (`SO_RCVTIMEO`).
     timeout_set: Option<Duration>,
-    /// Until then, the first check of the client socket is skipped: it was
-    /// bound and checked moments ago (see [`Transport::usable`]). Taken by
-    /// that first check.
-    unchecked_until: Option<Instant>,
+    /// When the client socket was last found in place (see
+    /// [`Transport::usable`]).
+    checked_at: Instant,
+}
+
+/// The process a socket belongs to: its fork generation (a counter, no
+/// system call to read) or, where forks are not counted, its process id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Generation(u32),
+    Pid(u32),
+}
+
+impl Owner {
+    fn current() -> Owner {
+        crate::gate::process_generation()
+            .map_or_else(|| Owner::Pid(std::process::id()), Owner::Generation)
+    }
 }
 
 impl Transport {
@@ -141,9 +156,9 @@ impl Transport {
             peer,
             rng,
             buf: vec![0u8; MAX_REPLY_LEN + 1].into_boxed_slice(),
-            pid,
+            owner: Owner::current(),
             timeout_set: None,
-            unchecked_until: Some(Instant::now() + JUST_OPENED),
+            checked_at: Instant::now(),
         };
         Ok((transport, rest))
     }
@@ -155,23 +170,25 @@ impl Transport {
 
     /// False in a forked child (the socket is its parent's) and when the
     /// client socket was removed under us: then the connection opens anew.
-    /// The first use within `JUST_OPENED` of the opening (a connection made
-    /// for one call) does not look the client socket up again: it was found
-    /// in place, through our own directory's descriptor, moments ago. This
-    /// is a liveness check, not a security one: a socket removed in between
-    /// makes that one call time out, as a removal just after any check does.
+    /// A socket found in place less than `SOCKET_TRUSTED_FOR` ago (at the
+    /// bind, through our own directory's descriptor, or by the last look) is
+    /// not looked up again, so that calls in a quick loop (or a connection
+    /// made for one call) pay no path lookup each. This is a liveness check,
+    /// not a security one: a socket removed in between is noticed when a
+    /// request goes unanswered for its first timeout (the engine then binds
+    /// a new one and resends, see [`Transport::exchange`]).
     pub(crate) fn usable(&mut self) -> bool {
-        if self.pid != std::process::id() {
+        if self.owner != Owner::current() {
             return false;
         }
-        if self
-            .unchecked_until
-            .take()
-            .is_some_and(|until| Instant::now() < until)
-        {
+        if self.checked_at.elapsed() < SOCKET_TRUSTED_FOR {
             return true;
         }
-        self.client_socket_intact()
+        let intact = self.client_socket_intact();
+        if intact {
+            self.checked_at = Instant::now();
+        }
+        intact
     }
 
     /// Sends without blocking: a full queue (a stopped chronyd) gives
@@ -251,6 +268,25 @@ impl Transport {
         }
     }
 
+    /// Binds a new client socket in place of one that was removed (replies to
+    /// it can never arrive), in a new directory; the old one's remains go.
+    /// Over UDP there is nothing to replace.
+    fn rebind(&mut self) -> Result<()> {
+        let Sock::Unix { server, .. } = &self.sock else {
+            return Ok(());
+        };
+        let server = server.clone();
+        let (sock, dir) = unix::open_unix(&server, &mut self.rng, std::process::id())?;
+        self.sock = Sock::Unix {
+            sock,
+            server,
+            _dir: dir,
+        };
+        self.timeout_set = None;
+        self.checked_at = Instant::now();
+        Ok(())
+    }
+
     /// The client socket chronyd replies to is still bound at its path (same
     /// inode, as we created it); always true for UDP. False when something
     /// removed or replaced it (then replies can never arrive: open again).
@@ -313,6 +349,16 @@ impl Transport {
                 return Err(self.timed_out(policy, what, now.duration_since(policy.started)));
             }
             attempted = true;
+            // A request unanswered for its timeout may have lost its reply
+            // because the client socket was removed (a cleaner of old files):
+            // then bind a new one before resending, or every resend is lost too.
+            if inflight
+                .iter()
+                .any(|s| s.expires.is_some_and(|exp| now >= exp))
+                && !self.client_socket_intact()
+            {
+                self.rebind()?;
+            }
             for slot in &mut inflight {
                 if let Some(exp) = slot.expires {
                     if now < exp {
