@@ -301,8 +301,11 @@ def rotated(items: Sequence[str], turn: int) -> list[str]:
 class Bench:
     """One run."""
 
-    def __init__(self, mode: Mode, reference: str, floor_bin: Path) -> None:
+    def __init__(
+        self, mode: Mode, reference: str, floor_bin: Path, only: Sequence[str] = ()
+    ) -> None:
         self.mode = mode
+        self.only = set(only)
         self.reference = reference
         self.floor_bin = floor_bin
         worker = str(ROOT / "benchmarks" / "worker.py")
@@ -331,6 +334,8 @@ class Bench:
     def plan(self) -> None:
         for lab in self.labs:
             for report in REPORTS:
+                if self.only and report.name not in self.only:
+                    continue
                 if args_for(report, lab) is None:
                     self.notes.append(f"{report.name}: no value for its arguments {report.args}")
                     continue
@@ -409,6 +414,8 @@ class Bench:
                 self.run_cell(cell, turn + i)
         basic = self.labs[0]
         for report in REPORTS:
+            if self.only and report.name not in self.only:
+                continue
             args = args_for(report, basic)
             if args is None:
                 continue
@@ -501,6 +508,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--calls", type=int, help="calls per figure and round (default: the mode's)"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated report names to time (default: every report); for a quick look, "
+        "not for the README table",
+    )
+    parser.add_argument(
+        "--labs", default="", help="comma-separated lab names (basic, 150; default: both)"
+    )
     opts = parser.parse_args(argv)
     mode = FULL if opts.full else QUICK
     rounds = opts.rounds or int(os.environ.get("BENCH_ROUNDS") or mode.rounds)
@@ -516,11 +532,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     floor_bin = build_floor()
     imports = {"ours": import_ms(sys.executable), "reference": import_ms(reference)}
     base = tmpfs_dir()
-    bench = Bench(mode, reference, floor_bin)
+    only = [n for n in opts.only.split(",") if n]
+    unknown = set(only) - {r.name for r in REPORTS}
+    labs_wanted = [n for n in opts.labs.split(",") if n]
+    unknown |= set(labs_wanted) - {name for name, _ in LABS}
+    if unknown:
+        print(f"unknown report or lab names: {', '.join(sorted(unknown))}")
+        return 2
+    bench = Bench(mode, reference, floor_bin, only)
     try:
         with chronylab.Lab(base) as lab:
             for name, profile in LABS:
-                bench.add_lab(name, lab.start(profile))
+                if not labs_wanted or name in labs_wanted:
+                    bench.add_lab(name, lab.start(profile))
             bench.plan()
             bench.run()
     finally:

@@ -86,3 +86,32 @@ def test_a_field_that_is_a_property_goes_through_its_setter(
     assert type(tracking) is Watched
     assert stored == [tracking.stratum]
     assert "stratum" not in vars(tracking)
+
+
+def test_an_error_building_a_record_ends_the_read_and_the_connection_goes_on(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-source records are built as their replies arrive: an exception
+    raised building one (here the second) is the call's, and the same
+    connection then reads the whole list (the replies still in flight are
+    told apart from the next call's)."""
+    built: list[Any] = []
+
+    @dataclasses.dataclass(frozen=True)
+    class Failing(models.Source):
+        def __post_init__(self) -> None:
+            built.append(self)
+            if len(built) == 2:
+                raise ArithmeticError("the second record")
+
+    with ChronyConnection(client.socket) as conn:
+        count = len(conn.get_sources())
+        assert count >= 2
+        monkeypatch.setattr(models, "Source", Failing)
+        with pytest.raises(ArithmeticError, match="the second record"):
+            conn.get_sources()
+        assert len(built) == 2
+        monkeypatch.undo()
+        again = conn.get_sources()
+        assert len(again) == count and all(type(s) is pychrony.Source for s in again)
+        assert conn.get_tracking().stratum >= 0

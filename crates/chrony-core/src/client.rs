@@ -219,27 +219,75 @@ impl Client {
         macro_rules! by_name {
             ($($report:ty),+) => {
                 $(if name == <$report>::SPEC.name {
-                    return self.read_as::<$report>(args, interrupt);
+                    return Ok(Records {
+                        spec: <$report>::SPEC,
+                        list: Box::new(self.read_as::<$report>(args, interrupt)?),
+                    });
                 })+
             };
         }
         crate::for_each_report!(by_name);
-        Err(Error::invalid_argument(format!(
-            "unknown report {name:?}; the reports are {}",
-            crate::REGISTRY
-                .iter()
-                .map(|s| s.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )))
+        Err(unknown_report(name))
+    }
+
+    /// [`Client::read`], handing each record's checked fields to `each`
+    /// with its index as soon as its reply is in, while the later requests
+    /// of a list report are still being answered: what `each` does (e.g.
+    /// build a Python object) overlaps with chronyd's work. Indexes come in
+    /// order from 0; a read that starts again (the list of sources changed
+    /// under it, or the first address refused) begins at 0 again, and
+    /// `each` drops what it had from there. An error from `each` ends the
+    /// read with it. Returns the report's registration.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::read`], and those of `each`.
+    pub fn read_each(
+        &self,
+        name: &str,
+        args: &Args,
+        interrupt: &dyn Fn() -> bool,
+        each: &mut dyn FnMut(usize, FieldList) -> Result<()>,
+    ) -> Result<Spec> {
+        macro_rules! by_name {
+            ($($report:ty),+) => {
+                $(if name == <$report>::SPEC.name {
+                    self.read_each_as::<$report>(args, interrupt, each)?;
+                    return Ok(<$report>::SPEC);
+                })+
+            };
+        }
+        crate::for_each_report!(by_name);
+        Err(unknown_report(name))
+    }
+
+    fn read_each_as<R: Record + Send + 'static>(
+        &self,
+        args: &Args,
+        interrupt: &dyn Fn() -> bool,
+        each: &mut dyn FnMut(usize, FieldList) -> Result<()>,
+    ) -> Result<()> {
+        if let (Inner::Native(n), Shape::PerSource | Shape::PerAddress { .. }) =
+            (&self.inner, R::SPEC.shape)
+        {
+            let policy = self.options.policy();
+            return n.records_each::<R>(&policy, interrupt, args, &mut |index, record: R| {
+                each(index, record.fields()?)
+            });
+        }
+        let records = self.read_as::<R>(args, interrupt)?;
+        records
+            .iter()
+            .enumerate()
+            .try_for_each(|(index, record)| each(index, record.fields()?))
     }
 
     fn read_as<R: Record + Send + 'static>(
         &self,
         args: &Args,
         interrupt: &dyn Fn() -> bool,
-    ) -> Result<Records> {
-        let records = match R::SPEC.shape {
+    ) -> Result<Vec<R>> {
+        Ok(match R::SPEC.shape {
             Shape::PerSource | Shape::PerAddress { .. } | Shape::Paged => {
                 self.records_with::<R>(args, interrupt)?
             }
@@ -247,10 +295,6 @@ impl Client {
             Shape::Single | Shape::Optional | Shape::Text => {
                 vec![self.record_with::<R>(args, interrupt)?]
             }
-        };
-        Ok(Records {
-            spec: R::SPEC,
-            list: Box::new(records),
         })
     }
 
@@ -329,6 +373,18 @@ impl Client {
     ) -> Result<Vec<SourceStats>> {
         self.records(interrupt)
     }
+}
+
+/// The error for a report name that is not registered.
+fn unknown_report(name: &str) -> Error {
+    Error::invalid_argument(format!(
+        "unknown report {name:?}; the reports are {}",
+        crate::REGISTRY
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// The records of one report read by name ([`Client::read`]). Each is

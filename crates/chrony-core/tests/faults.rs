@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrony_core::reports::{Args, Record};
 use chrony_core::{Client, ClientOptions, ConnectionFailure, DataFailure, Error, TransportKind};
 use common::{
     cmd, rpy, rtc_body, sample_source, sample_stats, sample_tracking, serve, silent, tracking_body,
@@ -562,6 +563,73 @@ fn source_list_change_restarts_from_a_fresh_count() {
             assert_eq!(count(&fake.requests(), cmd::N_SOURCES), 2);
             assert_recovers(&fake, &client);
         }
+    }
+}
+
+fn first_field(record: &impl Record) -> String {
+    format!("{:?}", record.fields().unwrap().items()[0])
+}
+
+/// The indexes `read_each` hands over for the report `name`, and the
+/// records' first field (the address) with each.
+fn handed(client: &Client, name: &str) -> Result<Vec<(usize, String)>, Error> {
+    let mut got = Vec::new();
+    client.read_each(name, &Args::NONE, &|| false, &mut |index, fields| {
+        got.push((index, format!("{:?}", fields.items()[0])));
+        Ok(())
+    })?;
+    Ok(got)
+}
+
+#[test]
+fn read_each_hands_records_in_order_and_starts_again_from_zero() {
+    for via in VIAS {
+        // Index 0's reply comes last: the others wait for it.
+        let daemon = Daemon::sample(4);
+        let fake = Fake::start(move |seen: &Seen| {
+            let reply = daemon.answer(seen);
+            if seen.command == cmd::SOURCE_DATA && seen.index == 0 {
+                vec![Out::later(Duration::from_millis(20), reply)]
+            } else {
+                vec![Out::now(reply)]
+            }
+        });
+        let client = connect(&fake, via);
+        let got = handed(&client, "sources").unwrap();
+        let want: Vec<(usize, String)> = client
+            .sources()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, first_field(s)))
+            .collect();
+        assert_eq!(got, want, "{via:?}");
+        assert_eq!(got.len(), 4);
+
+        // The list changes at index 1: record 0 came, then the read starts
+        // again and hands 0 and 1 of the new list.
+        let (expected, behaviour) = changing_list(|seen| seen.status(4));
+        fake.set_behaviour(behaviour);
+        let got = handed(&client, "sources").unwrap();
+        let indexes: Vec<usize> = got.iter().map(|(i, _)| *i).collect();
+        assert_eq!(indexes, [0, 0, 1], "{via:?}");
+        let last: Vec<String> = got[1..].iter().map(|(_, a)| a.clone()).collect();
+        let want: Vec<String> = expected.sources.iter().map(first_field).collect();
+        assert_eq!(last, want, "{via:?}");
+
+        // An error from the sink ends the read with it, and the next call works.
+        fake.set_behaviour(serve(Daemon::sample(3)));
+        let e = client
+            .read_each("sources", &Args::NONE, &|| false, &mut |index, _| {
+                if index == 1 {
+                    Err(Error::Interrupted)
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err();
+        assert!(matches!(e, Error::Interrupted), "{e}");
+        assert_recovers(&fake, &client);
     }
 }
 

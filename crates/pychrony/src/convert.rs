@@ -114,46 +114,42 @@ const CHAR_KEY: u32 = 1 << 16;
 /// Builds the records of one call: its dataclass, what is known about it
 /// ([`Plain`]), and the enum classes its fields use, each looked up once per
 /// call (by interned name, so a class replaced in `pychrony.models` is the
-/// one the next call uses).
-struct Builder<'py> {
-    py: Python<'py>,
-    class: Bound<'py, PyType>,
+/// one the next call uses). It holds no GIL token: a call that builds each
+/// record as it arrives takes the GIL for each.
+struct Builder {
+    class: Py<PyType>,
     plain: Option<Arc<Plain>>,
-    enums: Vec<(&'static str, Bound<'py, PyType>)>,
+    enums: Vec<(&'static str, Py<PyType>)>,
 }
 
-impl<'py> Builder<'py> {
-    fn new(
-        py: Python<'py>,
-        class: Bound<'py, PyType>,
-        first: Option<&FieldList>,
-    ) -> PyResult<Self> {
-        let plain = match first {
-            Some(fields) => plain_for(&class, fields)?,
-            None => None,
-        };
+impl Builder {
+    fn new(class: &Bound<'_, PyType>, first: &FieldList) -> PyResult<Self> {
         Ok(Builder {
-            py,
-            class,
-            plain,
+            class: class.clone().unbind(),
+            plain: plain_for(class, first)?,
             enums: Vec::new(),
         })
     }
 
     /// The enum class `field` names, looked up once per call.
-    fn enum_class(&mut self, field: Field) -> PyResult<Bound<'py, PyType>> {
+    fn enum_class<'py>(&mut self, py: Python<'py>, field: Field) -> PyResult<Bound<'py, PyType>> {
         let name = field.class();
         if let Some((_, class)) = self.enums.iter().find(|(n, _)| std::ptr::eq(*n, name)) {
-            return Ok(class.clone());
+            return Ok(class.bind(py).clone());
         }
-        let class = types::model(self.py, name)?;
-        self.enums.push((name, class.clone()));
+        let class = types::model(py, name)?;
+        self.enums.push((name, class.clone().unbind()));
         Ok(class)
     }
 
     /// The Python value of one field.
-    fn value(&mut self, report: &str, name: &str, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-        let py = self.py;
+    fn value<'py>(
+        &mut self,
+        py: Python<'py>,
+        report: &str,
+        name: &str,
+        value: &Value,
+    ) -> PyResult<Bound<'py, PyAny>> {
         Ok(match value {
             Value::Int(v) => v.into_pyobject(py)?.into_any(),
             Value::Float(v) => v.into_pyobject(py)?.into_any(),
@@ -161,17 +157,17 @@ impl<'py> Builder<'py> {
             Value::Bool(v) => v.into_pyobject(py)?.to_owned().into_any(),
             Value::Absent => py.None().into_bound(py),
             Value::Member(field, v) => {
-                let class = self.enum_class(*field)?;
+                let class = self.enum_class(py, *field)?;
                 member(&class, report, name, *v)?
             }
             Value::MemberOrInt(field, v) => {
-                let class = self.enum_class(*field)?;
+                let class = self.enum_class(py, *field)?;
                 member_or_plain(&class, u32::from(*v), || {
                     Ok(v.into_pyobject(py)?.into_any())
                 })?
             }
             Value::MemberOrChar(field, v) => {
-                let class = self.enum_class(*field)?;
+                let class = self.enum_class(py, *field)?;
                 member_or_plain(&class, CHAR_KEY + u32::from(*v), || {
                     let text = char::from(*v).encode_utf8(&mut [0; 4]).to_owned();
                     Ok(PyString::new(py, &text).into_any())
@@ -187,23 +183,24 @@ impl<'py> Builder<'py> {
     /// `object.__setattr__`, which for a name no class in the MRO makes a
     /// data descriptor stores there too). Anything else is called with the
     /// fields as keyword arguments.
-    fn build(&mut self, fields: &FieldList) -> PyResult<Bound<'py, PyAny>> {
+    fn build<'py>(&mut self, py: Python<'py>, fields: &FieldList) -> PyResult<Bound<'py, PyAny>> {
         let report = fields.report();
+        let class = self.class.clone_ref(py).into_bound(py);
         if let Some(plain) = self.plain.clone().filter(|p| p.matches(fields)) {
-            let instance = object_new(&self.class)?;
+            let instance = object_new(&class)?;
             let dict = instance_dict(&instance)?;
             for ((name, value), key) in fields.items().iter().zip(&plain.keys) {
-                let value = self.value(report, name, value)?;
-                dict.set_item(key.bind(self.py), value)?;
+                let value = self.value(py, report, name, value)?;
+                dict.set_item(key.bind(py), value)?;
             }
             return Ok(instance);
         }
-        let kwargs = PyDict::new(self.py);
+        let kwargs = PyDict::new(py);
         for (name, value) in fields.items() {
-            let value = self.value(report, name, value)?;
-            kwargs.set_item(types::name(self.py, name), value)?;
+            let value = self.value(py, report, name, value)?;
+            kwargs.set_item(types::name(py, name), value)?;
         }
-        self.class.call((), Some(&kwargs))
+        class.call((), Some(&kwargs))
     }
 }
 
@@ -376,28 +373,56 @@ fn fields(records: &Records, index: usize) -> PyResult<FieldList> {
 /// The records of a report read by name, as its dataclass: each listed as
 /// fields, built and dropped in turn.
 pub(crate) fn records(py: Python<'_>, records: &Records) -> PyResult<Vec<Py<PyAny>>> {
-    let mut out = Vec::with_capacity(records.len());
-    if records.is_empty() {
-        return Ok(out);
+    let mut stream = Stream::new(records.spec().dataclass);
+    for index in 0..records.len() {
+        stream.push(py, index, &fields(records, index)?)?;
     }
-    let class = types::model(py, records.spec().dataclass)?;
-    let first = fields(records, 0)?;
-    let mut builder = Builder::new(py, class, Some(&first))?;
-    out.push(builder.build(&first)?.unbind());
-    drop(first);
-    for index in 1..records.len() {
-        out.push(builder.build(&fields(records, index)?)?.unbind());
-    }
-    Ok(out)
+    Ok(stream.out)
 }
 
 /// The one record of a single report read by name, as its dataclass.
 pub(crate) fn record(py: Python<'_>, records: &Records) -> PyResult<Py<PyAny>> {
     let class = types::model(py, records.spec().dataclass)?;
     let fields = fields(records, 0)?;
-    Ok(Builder::new(py, class, Some(&fields))?
-        .build(&fields)?
-        .unbind())
+    Ok(Builder::new(&class, &fields)?.build(py, &fields)?.unbind())
+}
+
+/// The records of a list report as they arrive, each built when it comes:
+/// `(index, fields)` in order from 0, a repeated index starting over from
+/// there ([`chrony_core::Client::read_each`]).
+pub(crate) struct Stream {
+    dataclass: &'static str,
+    builder: Option<Builder>,
+    /// The records built so far.
+    pub(crate) out: Vec<Py<PyAny>>,
+}
+
+impl Stream {
+    pub(crate) fn new(dataclass: &'static str) -> Self {
+        Stream {
+            dataclass,
+            builder: None,
+            out: Vec::new(),
+        }
+    }
+
+    /// Builds record `index` from `fields`, dropping any built from that
+    /// index on.
+    pub(crate) fn push(
+        &mut self,
+        py: Python<'_>,
+        index: usize,
+        fields: &FieldList,
+    ) -> PyResult<()> {
+        let builder = match &mut self.builder {
+            Some(builder) => builder,
+            none => none.insert(Builder::new(&types::model(py, self.dataclass)?, fields)?),
+        };
+        let record = builder.build(py, fields)?.unbind();
+        self.out.truncate(index);
+        self.out.push(record);
+        Ok(())
+    }
 }
 
 /// The text of a text report ([`chrony_core::reports::Shape::Text`]): its one

@@ -14,7 +14,7 @@ mod types;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrony_core::reports::{Args, Shape};
+use chrony_core::reports::{Args, Shape, Spec};
 use chrony_core::{Backend, ClientOptions, TransportKind};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -160,6 +160,12 @@ impl Client {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let args = report_args(name, kwargs)?;
+        let listed = chrony_core::REGISTRY.iter().find(|s| s.name == name);
+        if let Some(spec) =
+            listed.filter(|s| matches!(s.shape, Shape::PerSource | Shape::PerAddress { .. }))
+        {
+            return self.read_each(py, spec, &args);
+        }
         let (records, _back) = waiting(py, |check| self.inner.read(name, &args, check))?;
         let spec = records.spec();
         match spec.shape {
@@ -190,6 +196,36 @@ impl Client {
             "<pychrony._core.Client address={address:?} transport={} open={open}>",
             self.transport(py),
         )
+    }
+}
+
+impl Client {
+    /// A read of the per-source report `spec` whose records are built as
+    /// their replies arrive, each with the GIL taken for it, while chronyd
+    /// answers the next requests ([`chrony_core::Client::read_each`]). A
+    /// record that cannot be built ends the read with its Python error.
+    fn read_each(&self, py: Python<'_>, spec: &Spec, args: &Args) -> PyResult<Py<PyAny>> {
+        let mut stream = convert::Stream::new(spec.dataclass);
+        let mut failed: Option<PyErr> = None;
+        let result = waiting(py, |check| {
+            self.inner
+                .read_each(spec.name, args, check, &mut |index, fields| {
+                    match exit::attach(|py| stream.push(py, index, &fields)) {
+                        Some(Ok(())) => Ok(()),
+                        Some(Err(e)) => {
+                            failed = Some(e);
+                            Err(chrony_core::Error::Interrupted)
+                        }
+                        // The interpreter is exiting: stop here.
+                        None => Err(chrony_core::Error::Interrupted),
+                    }
+                })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let (_spec, _back) = result?;
+        Ok(PyList::new(py, stream.out)?.into_any().unbind())
     }
 }
 

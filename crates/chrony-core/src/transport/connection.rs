@@ -207,7 +207,7 @@ impl NativeConnection {
         &self,
         policy: &Policy,
         interrupt: &dyn Fn() -> bool,
-        read: impl Fn(&mut Transport, &Policy, &dyn Fn() -> bool) -> Result<T>,
+        mut read: impl FnMut(&mut Transport, &Policy, &dyn Fn() -> bool) -> Result<T>,
     ) -> Result<T> {
         let mut st = self
             .gate
@@ -318,6 +318,21 @@ impl NativeConnection {
     ) -> Result<Vec<R>> {
         self.call(policy, interrupt, |t, p, i| {
             super::read::list::<R>(t, p, i, args)
+        })
+    }
+
+    /// Every record of the list report `R`, each handed to `sink` as its
+    /// reply arrives ([`super::read::Sink`]: a read that starts again, on
+    /// another address or because the list changed, begins at index 0).
+    pub(crate) fn records_each<R: Record>(
+        &self,
+        policy: &Policy,
+        interrupt: &dyn Fn() -> bool,
+        args: &Args,
+        sink: super::read::Sink<'_, R>,
+    ) -> Result<()> {
+        self.call(policy, interrupt, |t, p, i| {
+            super::read::list_each::<R>(t, p, i, args, sink)
         })
     }
 }

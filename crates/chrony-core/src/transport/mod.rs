@@ -301,7 +301,12 @@ impl Transport {
         outcome::timed_out(what, &self.peer, elapsed, policy.timeout, policy.retries)
     }
 
-    /// Sends every request and returns their raw replies, in request order.
+    /// Sends every request and hands each raw reply to `on_reply` with its
+    /// request's index, in request order, as soon as it and those before it
+    /// are in: while the later requests are still on their way, so what
+    /// `on_reply` does overlaps with chronyd's work. An error from `on_reply`
+    /// ends the exchange with it.
+    ///
     /// Replies are matched by sequence number and command; anything else is
     /// discarded. A request unanswered after `timeout × 2^attempt` is resent
     /// with a fresh sequence number, up to `retries` times; the whole exchange
@@ -314,7 +319,8 @@ impl Transport {
         reqs: &[Request],
         policy: &Policy,
         interrupt: &dyn Fn() -> bool,
-    ) -> Result<Vec<Vec<u8>>> {
+        on_reply: &mut dyn FnMut(usize, &[u8]) -> Result<()>,
+    ) -> Result<()> {
         struct Slot {
             idx: usize,
             seq: u32,
@@ -322,7 +328,11 @@ impl Transport {
             expires: Option<Instant>,
         }
         let started = Instant::now();
-        let mut out: Vec<Option<Vec<u8>>> = vec![None; reqs.len()];
+        // Replies that came before an earlier request's (a resend over UDP),
+        // kept until it is their turn; made at the first of them.
+        let mut early: Vec<Option<Vec<u8>>> = Vec::new();
+        // How many replies went to `on_reply`: the index of the next one.
+        let mut handed = 0usize;
         let mut done = 0usize;
         let mut next = 0usize;
         let window = window();
@@ -438,8 +448,20 @@ impl Transport {
                             self.peer
                         )));
                         }
-                        out[slot.idx] = Some(self.buf[..n].to_vec());
                         done += 1;
+                        if slot.idx == handed {
+                            on_reply(handed, &self.buf[..n])?;
+                            handed += 1;
+                            while let Some(reply) = early.get_mut(handed).and_then(Option::take) {
+                                on_reply(handed, &reply)?;
+                                handed += 1;
+                            }
+                        } else {
+                            if early.is_empty() {
+                                early.resize(reqs.len(), None);
+                            }
+                            early[slot.idx] = Some(self.buf[..n].to_vec());
+                        }
                     }
                 }
                 Err(e)
@@ -458,7 +480,26 @@ impl Transport {
                 }
             }
         }
-        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+        Ok(())
+    }
+
+    /// Sends `req` and returns what `decode` makes of its reply.
+    pub(crate) fn exchange_one<T>(
+        &mut self,
+        req: Request,
+        policy: &Policy,
+        interrupt: &dyn Fn() -> bool,
+        decode: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<T> {
+        let mut decode = Some(decode);
+        let mut value = None;
+        self.exchange(&[req], policy, interrupt, &mut |_, reply| {
+            if let Some(decode) = decode.take() {
+                value = Some(decode(reply)?);
+            }
+            Ok(())
+        })?;
+        value.ok_or_else(|| Error::invalid_reply(format!("no {} reply from chronyd", req.name())))
     }
 
     fn send_error(&self, req: Request, e: io::Error) -> Error {
