@@ -381,7 +381,7 @@ def test_without_proc_live_directories_stay_and_dead_ones_go(
 
 
 def test_a_directory_being_set_up_is_not_taken_for_dead(victim: chronylab.Instance) -> None:
-    """No lock file yet and mode 0700: a connection being set up right now.
+    """Not locked yet and mode 0700: a connection being set up right now.
     It is left alone until it has not changed for a minute."""
     sock_dir = os.path.dirname(victim.socket)
     young = os.path.join(sock_dir, PREFIX + "young1")
@@ -434,7 +434,7 @@ def test_a_socket_directory_of_83_bytes_works(
     with ChronyConnection(os.path.join(directory, "chronyd.sock")) as conn:
         assert conn.get_tracking().leap_status is LeapStatus.UNSYNC
         (outer,) = _ours(directory)
-        (inner,) = [n for n in os.listdir(os.path.join(directory, outer)) if n != "lock"]
+        (inner,) = os.listdir(os.path.join(directory, outer))
         bound = os.path.join(directory, outer, inner, "s")
         assert len(os.fsencode(bound)) == 107  # sun_path: 107 bytes + NUL
         assert stat.S_ISSOCK(os.lstat(bound).st_mode)

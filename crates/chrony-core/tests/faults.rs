@@ -785,15 +785,24 @@ fn mode(p: &Path) -> u32 {
 }
 
 /// The client directories beside the fake's socket that this process made:
-/// `pychrony.<6 random>` whose lock file holds our pid.
+/// `pychrony.<6 random>` that this process holds flocked (`/proc/locks`
+/// names the holder of each lock, by inode).
 fn our_client_dirs(dir: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
     let pid = std::process::id().to_string();
+    let locks = fs::read_to_string("/proc/locks").unwrap();
+    let held: Vec<u64> = locks
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() > 5 && f[1] == "FLOCK" && f[4] == pid)
+        .filter_map(|f| f[5].rsplit(':').next()?.parse().ok())
+        .collect();
     fs::read_dir(dir)
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("pychrony."))
         .map(|e| e.path())
-        .filter(|p| fs::read_to_string(p.join("lock")).is_ok_and(|t| t.trim() == pid))
+        .filter(|p| fs::metadata(p).is_ok_and(|m| held.contains(&m.ino())))
         .collect()
 }
 
@@ -805,12 +814,10 @@ fn assert_client_socket_layout(fake: &Fake) {
     let random = suffix.strip_prefix("pychrony.").unwrap();
     assert_eq!(random.len(), 6, "{suffix}");
     assert_eq!(mode(outer), 0o711, "{}", outer.display());
-    assert_eq!(mode(&outer.join("lock")), 0o600);
     let inner: Vec<PathBuf> = fs::read_dir(outer)
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n != "lock"))
         .collect();
     assert_eq!(inner.len(), 1, "{inner:?}");
     let inner = &inner[0];
@@ -856,12 +863,11 @@ fn client_socket_directories_have_their_modes_and_are_removed() {
     assert_eq!(left.len(), 1, "{left:?}");
 }
 
-/// A client directory as a process of this version leaves it: 0711, a lock
-/// file and an inner directory.
+/// A client directory as a process of this version leaves it: 0711 and an
+/// inner directory (its lock, on the directory, went with the process).
 fn plant_client_dir(path: &Path) {
     fs::create_dir(path).unwrap();
     fs::create_dir(path.join("abcde")).unwrap();
-    fs::File::create(path.join("lock")).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o711)).unwrap();
 }
 
@@ -875,14 +881,14 @@ fn stale_client_directories_of_dead_processes_are_removed() {
     let kept_live = fake.dir().join("pychrony.live01");
     plant_client_dir(&kept_live);
     let mut holder = std::process::Command::new("flock")
-        .arg(kept_live.join("lock"))
+        .arg(&kept_live)
         .args(["sleep", "30"])
         .spawn()
         .unwrap();
     let held = Instant::now();
     while std::process::Command::new("flock")
         .args(["-n"])
-        .arg(kept_live.join("lock"))
+        .arg(&kept_live)
         .arg("true")
         .status()
         .unwrap()

@@ -11,9 +11,10 @@
 //! 2. `pychrony.<6 random>` is made there (`mkdirat`, mode 0700) and opened
 //!    with `O_NOFOLLOW`; it must be a directory owned by us with no access
 //!    for others, or we stop (it was replaced under us).
-//! 3. `lock` is created in it (`O_EXCL`) and held with `flock(LOCK_EX)` for
-//!    as long as the directory is in use, then the directory gets 0711: the
-//!    mode is the sign that its lock is held (see `remove_stale_dirs`).
+//! 3. That descriptor is locked with `flock(LOCK_EX)` for as long as the
+//!    directory is in use (the lock is on the directory itself: no lock file
+//!    to create, write and remove), then the directory gets 0711: the mode
+//!    is the sign that its lock is held (see `remove_stale_dirs`).
 //! 4. `<5 random>` is made inside it (`mkdirat` through the outer
 //!    directory's descriptor), then given 0711 by name through that
 //!    descriptor. From step 2 on, nobody but us can create, rename or
@@ -43,7 +44,7 @@ mod sys;
 mod tests;
 
 use std::ffi::{CStr, CString, OsStr};
-use std::io::{self, ErrorKind, Write};
+use std::io::{self, ErrorKind};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
@@ -69,7 +70,9 @@ const OUTER_RANDOM: usize = 6;
 const INNER_RANDOM: usize = 5;
 /// The client socket's name in the inner directory.
 const SOCK_NAME: &CStr = c"s";
-/// The lock file in the outer directory, held while the directory is in use.
+/// The lock file that earlier builds of this library made in the outer
+/// directory and held instead of locking the directory; a scan still
+/// respects one (see `remove_stale_dirs`).
 const LOCK_NAME: &CStr = c"lock";
 /// What the client adds after chronyd's socket directory:
 /// "/pychrony.XXXXXX/XXXXX/s", 24 bytes.
@@ -107,11 +110,10 @@ struct Live {
     /// chronyd's socket directory.
     parent: OwnedFd,
     outer_name: CString,
+    /// Flocked once set up (the lock goes when every copy of this descriptor
+    /// is closed: ours, and a forked child's).
     outer: OwnedFd,
     outer_id: FileId,
-    /// The lock file, flocked (the lock goes when every copy of this
-    /// descriptor is closed: ours, and a forked child's).
-    lock: Option<OwnedFd>,
     inner_name: Option<CString>,
     /// `<inner>/s`: the socket's name relative to `outer`.
     sock_name: Option<CString>,
@@ -132,9 +134,6 @@ impl Live {
         }
         if let Some(inner_name) = &self.inner_name {
             let _ = sys::unlinkat(self.outer.as_fd(), inner_name, libc::AT_REMOVEDIR);
-        }
-        if self.lock.is_some() {
-            let _ = sys::unlinkat(self.outer.as_fd(), LOCK_NAME, 0);
         }
         remove_if_same(self.parent.as_fd(), &self.outer_name, self.outer_id);
         // The descriptors close here; the lock goes with the last copy.
@@ -277,8 +276,8 @@ pub fn remove_client_dirs_at_exit() {
 }
 
 /// The client socket's private directories beside the server socket:
-/// `<server dir>/pychrony.<random>/<random>/s`, plus the lock file
-/// `<server dir>/pychrony.<random>/lock`. Removed on drop (or by
+/// `<server dir>/pychrony.<random>/<random>/s`, the outer directory
+/// flocked while in use. Removed on drop (or by
 /// [`remove_client_dirs_at_exit`]), by the process that created them only.
 #[derive(Debug)]
 pub(crate) struct ClientDir {
@@ -518,7 +517,6 @@ fn make_dirs(parent: OwnedFd, dir: &Path, rng: &mut Random, me: Me) -> Result<Li
         outer_name,
         outer,
         outer_id,
-        lock: None,
         inner_name: None,
         sock_name: None,
         sock_id: None,
@@ -534,28 +532,10 @@ fn make_dirs(parent: OwnedFd, dir: &Path, rng: &mut Random, me: Me) -> Result<Li
 }
 
 fn fill_dirs(live: &mut Live, dir: &Path, rng: &mut Random, me: Me) -> Result<()> {
-    let lock = sys::openat(
-        live.outer.as_fd(),
-        LOCK_NAME,
-        libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-        0o600,
-    )
-    .map_err(|e| {
-        if e.kind() == ErrorKind::AlreadyExists {
-            changed_under_us(dir, "another client's directory was put in its place")
-        } else {
-            setup_error("creating the client directory's lock file", dir, e)
-        }
-    })?;
     // Blocking: a stale-directory scan of another process may hold it for
     // a moment (it then sees mode 0700: still being set up, and leaves it).
-    sys::flock(lock.as_fd(), libc::LOCK_EX)
+    sys::flock(live.outer.as_fd(), libc::LOCK_EX)
         .map_err(|e| setup_error("locking the client socket directory", dir, e))?;
-    // Which process uses the directory, for people looking at it.
-    // One write (`writeln!` on a File makes two).
-    let mut file = std::fs::File::from(lock);
-    let _ = file.write_all(format!("{}\n", me.pid).as_bytes());
-    live.lock = Some(file.into());
     // 0711: chronyd's user must traverse it to reach the socket. The mode
     // also tells stale-directory scans that the lock is held from now on.
     sys::fchmod(live.outer.as_fd(), 0o711)

@@ -76,16 +76,17 @@ pub(super) fn is_client_dir_name(name: &CStr) -> bool {
 /// A directory is judged by its lock, never by process ids (which mean
 /// nothing across PID namespaces, and need /proc). It is dead when:
 /// - it is a real directory owned by us (opened with `O_NOFOLLOW`), and
-/// - its lock file can be locked now (`LOCK_EX|LOCK_NB`), or there is none,
-///   so nobody holds it: the creator and every forked child are gone, and
+/// - the directory can be locked now (`flock`, `LOCK_EX|LOCK_NB`), and so
+///   can its `lock` file if it has one (what earlier builds locked), so
+///   nobody holds it: the creator and every forked child are gone, and
 /// - its mode is 0711, which its creator sets only after taking the lock
 ///   (so the lock was taken and has been released), or it has not changed
 ///   for `SETUP_GRACE`: a creator killed while setting it up (mode 0700)
 ///   takes microseconds to get from `mkdir` to the lock, and one stopped
 ///   there for longer finds its directory gone and fails cleanly.
 ///
-/// Everything is removed through descriptors: the lock file and the inner
-/// directory with its socket (anything deeper makes the removal stop).
+/// Everything is removed through descriptors: the inner directory with its
+/// socket, and any lock file (anything deeper makes the removal stop).
 pub(super) fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId, euid: libc::uid_t) {
     let Ok(names) = sys::list(parent) else {
         return;
@@ -99,6 +100,10 @@ pub(super) fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId, euid: libc
         };
         if !is_type(&st, libc::S_IFDIR) || st.st_uid != euid || id_of(&st) == ours {
             continue;
+        }
+        // Held (through `fd`, kept open) until the directory is gone.
+        if sys::flock(fd.as_fd(), libc::LOCK_EX | libc::LOCK_NB).is_err() {
+            continue; // in use
         }
         // Held (and so kept open) until the directory is gone.
         let lock = match sys::openat(

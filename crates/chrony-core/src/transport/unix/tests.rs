@@ -97,14 +97,14 @@ fn layout_modes_lock_and_removal() {
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(is_client_dir_name(&cstring(&names[0])), "{names:?}");
     let outer = server.dir.join(&names[0]);
-    let lock = outer.join("lock");
     assert_eq!(mode(&outer), 0o711);
-    assert_eq!(mode(&lock), 0o600);
-    assert_eq!(
-        fs::read_to_string(&lock).unwrap(),
-        format!("{}\n", std::process::id())
-    );
     let path = sock_path(&dir);
+    // The inner directory is all there is in the outer one (no lock file).
+    let entries: Vec<_> = fs::read_dir(&outer)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries, [path.parent().unwrap().to_path_buf()]);
     assert_eq!(path.parent().unwrap().parent().unwrap(), outer);
     assert_eq!(mode(path.parent().unwrap()), 0o711);
     assert_eq!(mode(&path), 0o666);
@@ -113,8 +113,8 @@ fn layout_modes_lock_and_removal() {
         sys::geteuid(),
         "owned by us"
     );
-    // The lock is held: nobody else can take it.
-    let other = fs::File::open(&lock).unwrap();
+    // The directory's lock is held: nobody else can take it.
+    let other = fs::File::open(&outer).unwrap();
     assert!(sys::flock(other.as_fd(), libc::LOCK_EX | libc::LOCK_NB).is_err());
     // chronyd sees the bound (absolute) path and can reply to it.
     sock.send(b"ping").unwrap();
@@ -234,7 +234,9 @@ fn plant(dir: &Path, name: &str, mode: u32, lock: bool) -> PathBuf {
 fn the_stale_scan_removes_only_unlocked_finished_directories() {
     let server = Server::new();
     let dead = plant(&server.dir, "pychrony.dead01", 0o711, true);
+    let dead_nolock = plant(&server.dir, "pychrony.dead02", 0o711, false);
     let live = plant(&server.dir, "pychrony.live01", 0o711, true);
+    let live_dir = plant(&server.dir, "pychrony.live02", 0o711, false);
     let young = plant(&server.dir, "pychrony.young1", 0o700, true);
     let young_nolock = plant(&server.dir, "pychrony.young2", 0o700, false);
     let old_style = plant(&server.dir, "pychrony.123.abcdefabcdef", 0o711, false);
@@ -245,17 +247,25 @@ fn the_stale_scan_removes_only_unlocked_finished_directories() {
     std::os::unix::fs::symlink(&outside, &link).unwrap();
     // Another process's lock (another open file description: flock
     // locks conflict even within one process).
+    // `live` is locked by its lock file, as earlier builds did; `live_dir`
+    // by the directory itself, as this one does.
     let held = fs::File::open(live.join("lock")).unwrap();
     sys::flock(held.as_fd(), libc::LOCK_EX).unwrap();
+    let held_dir = fs::File::open(&live_dir).unwrap();
+    sys::flock(held_dir.as_fd(), libc::LOCK_EX).unwrap();
 
     let (_sock, dir) = open(&server.path()).unwrap();
     assert!(!dead.exists(), "dead directory left");
-    for kept in [&live, &young, &young_nolock, &old_style] {
+    assert!(
+        !dead_nolock.exists(),
+        "dead directory without a lock file left"
+    );
+    for kept in [&live, &live_dir, &young, &young_nolock, &old_style] {
         assert!(kept.join("inner").join("s").exists(), "{}", kept.display());
     }
     assert!(link.is_symlink());
     assert!(outside.join("keep").exists());
-    drop(held); // the live one's process ends
+    drop((held, held_dir)); // the live ones' processes end
 
     // This process scanned the directory just now: a connection opened
     // right after does not scan it again.
@@ -265,6 +275,7 @@ fn the_stale_scan_removes_only_unlocked_finished_directories() {
     super::stale::forget_scans();
     let (_sock2, dir2) = open(&server.path()).unwrap();
     assert!(!live.exists(), "unlocked directory left");
+    assert!(!live_dir.exists(), "unlocked directory left");
     assert!(young.exists() && young_nolock.exists());
     drop((dir, dir2, dir3));
 }
