@@ -14,11 +14,14 @@ Every report of ``pychrony.registry.REPORTS`` is timed on two lab chronyds
 - this package (``ours``), in a worker process of its own;
 - pychrony 2.0.3 (``PYCHRONY_REFERENCE_PYTHON``), in its own interpreter,
   running the same worker (``benchmarks/worker.py``);
-- the floor client ``benchmarks/floor`` (Rust, std only), which sends the
-  same requests with nothing on top: the **round-trip** floor (one request
-  at a time on a prepared socket), the **pipelined** floor (each phase with
-  the window chronyd's socket queue holds) and the **fresh-connection** floor
-  (chronyc 4.8's private layout made and removed around the requests);
+- the floor client ``benchmarks/floor`` (Rust), which sends the same
+  requests with nothing on top: the **round-trip** floor (one request at a
+  time on a prepared socket), the **pipelined** floor (each phase with the
+  window chronyd's socket queue holds), the **fresh-connection** floor
+  (chronyc 4.8's private layout made and removed around the requests) and the
+  **hardened** fresh floor (the layout made as this package makes it: every
+  system call its security checks and liveness lock need, and nothing else;
+  ``benchmarks/floor/src/hardened.rs``);
 - chronyd itself: the **CPU floor** of a report is the sum over the requests
   it needs (``RECIPES``) of chronyd's CPU time per request of that kind,
   measured from ``/proc/<pid>/schedstat`` (nanoseconds) over a pipelined
@@ -381,7 +384,8 @@ class Bench:
         recipe = RECIPES.get(cell.report.name)
         who = ["ours", "reference"]
         if recipe is not None:
-            who += ["round_trip", "pipelined"] if cell.connection == "reused" else ["fresh"]
+            reused = cell.connection == "reused"
+            who += ["round_trip", "pipelined"] if reused else ["fresh", "hardened"]
         for w in rotated(who, turn):
             if w in ("ours", "reference"):
                 if w == "reference" and cell.report.method in self.unsupported:
@@ -397,7 +401,12 @@ class Bench:
                 cell.add(w, answer["ns"])
             else:
                 assert recipe is not None
-                how = {"round_trip": "rt", "pipelined": "pipe", "fresh": "fresh"}[w]
+                how = {
+                    "round_trip": "rt",
+                    "pipelined": "pipe",
+                    "fresh": "fresh",
+                    "hardened": "hardened",
+                }[w]
                 cell.add(w, self.floor_ns(lab, how, calls, recipe))
         if recipe is not None:
             cost = 0.0
@@ -434,7 +443,7 @@ class Bench:
                 continue
             ours = summary(cell.samples["ours"])
             figures: dict[str, Any] = {"ours": ours}
-            for w in ("reference", "round_trip", "pipelined", "fresh"):
+            for w in ("reference", "round_trip", "pipelined", "fresh", "hardened"):
                 if w in cell.samples:
                     figures[w] = summary(cell.samples[w])
             if cell.cpu:
@@ -472,6 +481,14 @@ def fmt_ratio(r: dict[str, Any], key: str) -> str:
     return f"{x['median']:.2f} ({x['p90']:.2f})"
 
 
+def floor_over_floor(figures: dict[str, Any], top: str, bottom: str) -> str:
+    """One floor's median over another's (the hardened fresh connection over
+    chronyc's layout: the price of the hardening alone)."""
+    if top not in figures or bottom not in figures or not figures[bottom]["median_ns"]:
+        return "—"
+    return f"{figures[top]['median_ns'] / figures[bottom]['median_ns']:.2f}"
+
+
 def us(ns: float) -> str:
     return f"{ns / 1000:.1f}" if ns < 100_000 else f"{ns / 1000:.0f}"
 
@@ -481,7 +498,7 @@ def table(results: list[dict[str, Any]]) -> str:
     head = (
         "| lab | report | connection | ours µs, median (p90) | ours / 2.0.3 | "
         "ours / round-trip floor | ours / pipelined floor | ours / fresh-connection floor | "
-        "ours / CPU floor | CPU floor µs |"
+        "ours / hardened fresh floor | hardened / fresh floor | ours / CPU floor | CPU floor µs |"
     )
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for r in results:
@@ -492,6 +509,7 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{us(f['ours']['median_ns'])} ({us(f['ours']['p90_ns'])}) | "
             f"{fmt_ratio(r, 'reference')} | {fmt_ratio(r, 'round_trip')} | "
             f"{fmt_ratio(r, 'pipelined')} | {fmt_ratio(r, 'fresh')} | "
+            f"{fmt_ratio(r, 'hardened')} | {floor_over_floor(f, 'hardened', 'fresh')} | "
             f"{fmt_ratio(r, 'cpu')} | {cpu} |"
         )
     return "\n".join(lines)

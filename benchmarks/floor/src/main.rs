@@ -15,12 +15,14 @@
 //!   `ok <sources> <addresses> <resolved addresses> <window>`.
 //!   The window defaults to what chronyd's socket queue holds:
 //!   `net.unix.max_dgram_qlen` + 1 datagrams.
-//! - `time <rt|pipe|fresh> <calls> <recipe>`: times `calls` calls of the
-//!   recipe's requests and answers `ok <ns> <ns> ...`, one per call. `rt`:
-//!   one request at a time on the open socket; `pipe`: each phase with the
-//!   full window; `fresh`: the full window on a connection made for the call
-//!   (mkdir, mkdir, socket, bind, chmod, connect, the requests, close,
-//!   unlink, rmdir, rmdir), chronyc 4.8's layout.
+//! - `time <rt|pipe|fresh|hardened> <calls> <recipe>`: times `calls` calls
+//!   of the recipe's requests and answers `ok <ns> <ns> ...`, one per call.
+//!   `rt`: one request at a time on the open socket; `pipe`: each phase with
+//!   the full window; `fresh`: the full window on a connection made for the
+//!   call (mkdir, mkdir, socket, bind, chmod, connect, the requests, close,
+//!   unlink, rmdir, rmdir), chronyc 4.8's layout; `hardened`: the same on a
+//!   connection made as pychrony-rs makes its own, with every system call
+//!   its security checks and liveness lock need (see `hardened.rs`).
 //! - `cpu <pid> <count> <recipe>`: sends `count` requests cycling through
 //!   the recipe's, with the full window, and answers
 //!   `ok <chronyd cpu ns> <wall ns> <count>`: the change of the first field
@@ -36,6 +38,8 @@
 //! source address that is resolved (not `ID#…`), `^` for the first resolved
 //! address. Phases run one after the other: a phase may depend on the
 //! replies of the one before (a count, then the records).
+
+mod hardened;
 
 use std::fmt::Write as _;
 use std::fs::{self, DirBuilder};
@@ -463,6 +467,17 @@ impl Floor {
                         pipelined(&layout.sock, phase, conn.window, buf)?;
                     }
                     layout.remove()?;
+                }
+                "hardened" => {
+                    let conn_made = hardened::Hardened::create(
+                        &conn.server,
+                        &mut self.names,
+                        Duration::from_secs(1),
+                    )?;
+                    for phase in &recipe.phases {
+                        pipelined(&conn_made.sock, phase, conn.window, buf)?;
+                    }
+                    conn_made.remove()?;
                 }
                 other => return Err(format!("unknown mode {other:?}")),
             }
