@@ -89,9 +89,25 @@ static GENERATION: AtomicU32 = AtomicU32::new(1);
 /// This process's fork generation (see [`generation`]) when forks are
 /// counted, which they are unless registering the handler failed: then
 /// `None`, and the caller tells processes apart by their id.
-pub(crate) fn process_generation() -> Option<u32> {
+fn process_generation() -> Option<u32> {
     let g = generation();
     FORKS_COUNTED.load(Ordering::Acquire).then_some(g)
+}
+
+/// The process something belongs to: its fork generation (a counter, no
+/// system call to read) or, where forks are not counted, its process id. A
+/// forked child is never its parent's owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Process {
+    Generation(u32),
+    Pid(u32),
+}
+
+impl Process {
+    /// The calling process.
+    pub(crate) fn current() -> Process {
+        process_generation().map_or_else(|| Process::Pid(std::process::id()), Process::Generation)
+    }
 }
 
 /// False only when registering the fork handler failed.

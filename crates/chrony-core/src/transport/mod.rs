@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::address::Endpoint;
 use crate::error::{ConnectionFailure, Error, Result};
+use crate::gate::Process;
 pub(crate) use crate::options::Policy;
 use crate::outcome::{self, INTERRUPT_SLICE, SEND_SLICE};
 use crate::protocol::reply::parse_header;
@@ -73,27 +74,12 @@ pub(crate) struct Transport {
     rng: Random,
     buf: Box<[u8]>,
     /// The process that opened it: a forked child opens its own.
-    owner: Owner,
+    owner: Process,
     /// The receive timeout last set on the socket (`SO_RCVTIMEO`).
     timeout_set: Option<Duration>,
     /// When the client socket was last found in place (see
     /// [`Transport::usable`]).
     checked_at: Instant,
-}
-
-/// The process a socket belongs to: its fork generation (a counter, no
-/// system call to read) or, where forks are not counted, its process id.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Owner {
-    Generation(u32),
-    Pid(u32),
-}
-
-impl Owner {
-    fn current() -> Owner {
-        crate::gate::process_generation()
-            .map_or_else(|| Owner::Pid(std::process::id()), Owner::Generation)
-    }
 }
 
 impl Transport {
@@ -108,10 +94,9 @@ impl Transport {
     ) -> Result<(Transport, Vec<Endpoint>)> {
         let mut rng = Random::new();
         let mut rest = Vec::new();
-        let pid = std::process::id();
         let (sock, peer) = match ep {
             Endpoint::Unix(path) => {
-                let (sock, dir) = unix::open_unix(path, &mut rng, pid)?;
+                let (sock, dir) = unix::open_unix(path, &mut rng)?;
                 let sock = Sock::Unix {
                     sock,
                     server: path.clone(),
@@ -156,7 +141,7 @@ impl Transport {
             peer,
             rng,
             buf: vec![0u8; MAX_REPLY_LEN + 1].into_boxed_slice(),
-            owner: Owner::current(),
+            owner: Process::current(),
             timeout_set: None,
             checked_at: Instant::now(),
         };
@@ -178,7 +163,7 @@ impl Transport {
     /// request goes unanswered for its first timeout (the engine then binds
     /// a new one and resends, see [`Transport::exchange`]).
     pub(crate) fn usable(&mut self) -> bool {
-        if self.owner != Owner::current() {
+        if self.owner != Process::current() {
             return false;
         }
         if self.checked_at.elapsed() < SOCKET_TRUSTED_FOR {
@@ -276,7 +261,7 @@ impl Transport {
             return Ok(());
         };
         let server = server.clone();
-        let (sock, dir) = unix::open_unix(&server, &mut self.rng, std::process::id())?;
+        let (sock, dir) = unix::open_unix(&server, &mut self.rng)?;
         self.sock = Sock::Unix {
             sock,
             server,

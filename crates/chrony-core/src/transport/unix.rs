@@ -16,8 +16,9 @@
 //!    to create, write and remove), then the directory gets 0711: the mode
 //!    is the sign that its lock is held (see `remove_stale_dirs`).
 //! 4. `<5 random>` is made inside it (`mkdirat` through the outer
-//!    directory's descriptor), then given 0711 by name through that
-//!    descriptor. From step 2 on, nobody but us can create, rename or
+//!    directory's descriptor) with mode 0711; should the umask take some
+//!    of it (the socket's mode in step 5 shows the umask), it is given 0711
+//!    by name through that descriptor. From step 2 on, nobody but us can create, rename or
 //!    replace entries in the outer directory (ours, 0700 then 0711), so the
 //!    inner directory's name needs no descriptor of its own, nor a check:
 //!    the name made is the name used.
@@ -60,6 +61,7 @@ pub(super) use sys::send_nonblocking;
 use super::messages::{conn_err, permission_denied, unix_connect_error};
 use super::random::Random;
 use crate::error::{ConnectionFailure, Error, Result};
+use crate::gate::Process;
 
 /// Prefix of the client socket directories this library creates.
 pub const CLIENT_DIR_PREFIX: &str = "pychrony.";
@@ -168,7 +170,7 @@ fn remove_if_same(dir: BorrowedFd<'_>, name: &CStr, want: FileId) {
 struct Shared {
     /// The process that made it: only it removes it (a forked child never
     /// removes its parent's).
-    pid: u32,
+    owner: Process,
     live: Mutex<Option<Live>>,
 }
 
@@ -182,7 +184,7 @@ impl Shared {
         let live = guard.take();
         drop(guard);
         if let Some(live) = live {
-            if self.pid == std::process::id() {
+            if self.owner == Process::current() {
                 live.remove();
             }
         }
@@ -285,9 +287,9 @@ pub(crate) struct ClientDir {
 }
 
 impl ClientDir {
-    fn new(live: Live, pid: u32) -> ClientDir {
+    fn new(live: Live) -> ClientDir {
         let shared = Arc::new(Shared {
-            pid,
+            owner: Process::current(),
             live: Mutex::new(Some(live)),
         });
         if let Some(mut reg) = lock_within(&REGISTRY, None) {
@@ -370,19 +372,13 @@ fn too_long(server: &Path, dir: &Path) -> Error {
 #[derive(Clone, Copy)]
 struct Me {
     euid: libc::uid_t,
-    pid: u32,
 }
 
 /// Connects to chronyd's socket at `server` from a client socket bound in
-/// a fresh private directory beside it. `pid` is this process's id.
-pub(crate) fn open_unix(
-    server: &Path,
-    rng: &mut Random,
-    pid: u32,
-) -> Result<(UnixDatagram, ClientDir)> {
+/// a fresh private directory beside it.
+pub(crate) fn open_unix(server: &Path, rng: &mut Random) -> Result<(UnixDatagram, ClientDir)> {
     let me = Me {
         euid: sys::geteuid(),
-        pid,
     };
     match set_up(server, rng, me) {
         Ok((sock, client_dir)) => match sock.connect(server) {
@@ -446,7 +442,7 @@ fn set_up(server: &Path, rng: &mut Random, me: Me) -> Result<(UnixDatagram, Clie
         .into();
     let live = make_dirs(parent, &dir_abs, rng, me)?;
     // From here on, dropping `client_dir` removes what was made.
-    let client_dir = ClientDir::new(live, me.pid);
+    let client_dir = ClientDir::new(live);
     let sock = bind_checked(&client_dir, &dir_abs, me)?;
     Ok((sock, client_dir))
 }
@@ -472,17 +468,18 @@ fn open_own_dir(
     Ok((fd, id_of(&st)))
 }
 
-/// `mkdirat(dir, <random name>, 0700)`, trying new names while one exists.
+/// `mkdirat(dir, <random name>, mode)`, trying new names while one exists.
 fn make_random_dir(
     dir: BorrowedFd<'_>,
     prefix: &str,
     len: usize,
+    mode: libc::mode_t,
     shown: &Path,
     rng: &mut Random,
 ) -> Result<CString> {
     for _ in 0..NAME_TRIES {
         let name = cstring(&format!("{prefix}{}", rng.alnum(len)));
-        match sys::mkdirat(dir, &name, 0o700) {
+        match sys::mkdirat(dir, &name, mode) {
             Ok(()) => return Ok(name),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => {
@@ -508,7 +505,14 @@ fn make_random_dir(
 /// Steps 2 to 4 of the module docs: the outer directory with its held lock,
 /// and the inner directory.
 fn make_dirs(parent: OwnedFd, dir: &Path, rng: &mut Random, me: Me) -> Result<Live> {
-    let outer_name = make_random_dir(parent.as_fd(), CLIENT_DIR_PREFIX, OUTER_RANDOM, dir, rng)?;
+    let outer_name = make_random_dir(
+        parent.as_fd(),
+        CLIENT_DIR_PREFIX,
+        OUTER_RANDOM,
+        0o700,
+        dir,
+        rng,
+    )?;
     // If this fails, the name no longer leads to what we made: we cannot
     // find our directory again, and remove nothing by that name.
     let (outer, outer_id) = open_own_dir(parent.as_fd(), &outer_name, dir, me)?;
@@ -541,12 +545,10 @@ fn fill_dirs(live: &mut Live, dir: &Path, rng: &mut Random, me: Me) -> Result<()
     sys::fchmod(live.outer.as_fd(), 0o711)
         .map_err(|e| setup_error("setting the mode of the client socket directory", dir, e))?;
 
-    let inner_name = make_random_dir(live.outer.as_fd(), "", INNER_RANDOM, dir, rng)?;
+    // 0711 at once, less what the umask takes: the socket's mode tells
+    // (`bind_checked`), and only then is it set by name if need be.
+    let inner_name = make_random_dir(live.outer.as_fd(), "", INNER_RANDOM, 0o711, dir, rng)?;
     live.inner_name = Some(inner_name.clone());
-    // By name through `outer`, where only we can make entries (module docs,
-    // step 4): what is there is the directory just made.
-    sys::fchmodat(live.outer.as_fd(), &inner_name, 0o711)
-        .map_err(|e| setup_error("setting the mode of the client socket directory", dir, e))?;
     let outer = Path::new(OsStr::from_bytes(live.outer_name.as_bytes()));
     let inner = Path::new(OsStr::from_bytes(inner_name.as_bytes()));
     let sock = OsStr::from_bytes(SOCK_NAME.to_bytes());
@@ -595,6 +597,19 @@ fn bind_checked(client_dir: &ClientDir, dir: &Path, me: Me) -> Result<UnixDatagr
         return Err(changed_under_us(dir, "the client socket is not ours"));
     }
     live.sock_id = Some(id_of(&st));
+    // The socket got 0777 less the umask, as the inner directory got 0711
+    // less the umask a moment before: if the umask took any of 0711's bits,
+    // give the directory its mode, by name through `outer`, where only we
+    // can make entries (module docs, step 4): what is there is the
+    // directory made. (A umask changed by another thread in between gives a
+    // narrower mode, never a wider one.)
+    if st.st_mode & 0o711 != 0o711 {
+        if let Some(inner_name) = &live.inner_name {
+            sys::fchmodat(live.outer.as_fd(), inner_name, 0o711).map_err(|e| {
+                setup_error("setting the mode of the client socket directory", dir, e)
+            })?;
+        }
+    }
     // chronyd (often not root) replies by writing to this socket. The name
     // was just checked in directories only we can add entries to.
     sys::fchmodat(live.outer.as_fd(), sock_name, 0o666).map_err(|e| {

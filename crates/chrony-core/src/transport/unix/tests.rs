@@ -60,7 +60,7 @@ impl Drop for Server {
 
 /// Opens a client socket beside `server` as this process.
 fn open(server: &Path) -> crate::error::Result<(UnixDatagram, ClientDir)> {
-    open_unix(server, &mut Random::new(), std::process::id())
+    open_unix(server, &mut Random::new())
 }
 
 fn mode(p: &Path) -> u32 {
