@@ -245,14 +245,22 @@ impl Request {
     /// Encodes the request with a sequence number and attempt counter.
     #[must_use]
     pub fn encode(&self, sequence: u32, attempt: u16) -> Vec<u8> {
-        let mut out = vec![0u8; self.padded_len()];
+        let mut out = Vec::new();
+        self.encode_into(sequence, attempt, &mut out);
+        out
+    }
+
+    /// [`Request::encode`] into `out` (cleared first), so that a caller
+    /// sending many requests reuses one buffer.
+    pub fn encode_into(&self, sequence: u32, attempt: u16, out: &mut Vec<u8>) {
+        out.clear();
+        out.resize(self.padded_len(), 0);
         out[0] = PROTO_VERSION;
         out[1] = PKT_REQUEST;
         out[4..6].copy_from_slice(&self.command.to_be_bytes());
         out[6..8].copy_from_slice(&attempt.to_be_bytes());
         out[8..12].copy_from_slice(&sequence.to_be_bytes());
         out[REQUEST_HEADER_LEN..REQUEST_HEADER_LEN + self.body_len].copy_from_slice(self.body());
-        out
     }
 }
 

@@ -322,6 +322,8 @@ impl Transport {
         let mut next = 0usize;
         let window = window();
         let mut inflight: Vec<Slot> = Vec::with_capacity(window);
+        // Each request is encoded into this one buffer before it is sent.
+        let mut packet = Vec::new();
         let mut reconnected = false;
         let mut last_check = started;
         // The first turn always tries to send, even at the deadline (the
@@ -374,7 +376,7 @@ impl Transport {
                     slot.expires = None;
                 }
                 let req = reqs[slot.idx];
-                let packet = req.encode(slot.seq, slot.attempt as u16);
+                req.encode_into(slot.seq, slot.attempt as u16, &mut packet);
                 match self.send(&packet) {
                     Ok(_) => {
                         let wait = policy.wait(slot.attempt);
