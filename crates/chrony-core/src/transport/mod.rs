@@ -102,7 +102,7 @@ impl Transport {
                     server: path.clone(),
                     _dir: dir,
                 };
-                (sock, path.display().to_string())
+                (sock, path.to_string_lossy().into_owned())
             }
             Endpoint::Udp(addr) => (Sock::Udp(open_udp(*addr)?), addr.to_string()),
             Endpoint::Host { host, port } => {

@@ -28,11 +28,22 @@ impl Random {
         (self.next_u64() >> 16) as u32
     }
 
+    /// `len` random letters and digits: ten from each 64-bit value (its
+    /// base-62 digits; 62^10 < 2^64).
     pub(crate) fn alnum(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        (0..len)
-            .map(|_| char::from(ALPHABET[(self.next_u64() % ALPHABET.len() as u64) as usize]))
-            .collect()
+        const BASE: u64 = ALPHABET.len() as u64;
+        const PER_VALUE: usize = 10;
+        let mut out = String::with_capacity(len);
+        let mut value = 0;
+        for i in 0..len {
+            if i % PER_VALUE == 0 {
+                value = self.next_u64();
+            }
+            out.push(char::from(ALPHABET[(value % BASE) as usize]));
+            value /= BASE;
+        }
+        out
     }
 }
 
@@ -49,5 +60,12 @@ mod tests {
         let s = r.alnum(16);
         assert_eq!(s.len(), 16);
         assert!(s.bytes().all(|c| c.is_ascii_alphanumeric()));
+        // Every character turns up, at every position.
+        for position in [0, 5, 9, 10, 15] {
+            let seen: std::collections::HashSet<u8> = (0..4000)
+                .map(|_| r.alnum(16).as_bytes()[position])
+                .collect();
+            assert_eq!(seen.len(), 62, "position {position}");
+        }
     }
 }
