@@ -130,6 +130,15 @@ def main() -> int:
         f"ours / Rust {med['ours'] / med['rust']:.2f}; "
         f"ours / CPython with the record {med['ours'] / med['record']:.2f}"
     )
+    # The same ratios round by round (each round's figures were measured
+    # back to back): their spread shows how far one run's medians can be
+    # trusted.
+    for name, over in (("python", "rust"), ("record", "rust"), ("ours", "rust")):
+        each = sorted(a / b for a, b in zip(times[name], times[over], strict=True))
+        print(
+            f"per round, {name} / {over}: median {statistics.median(each):.2f}, "
+            f"from {each[0]:.2f} to {each[-1]:.2f}"
+        )
     return 0
 
 
