@@ -141,8 +141,7 @@ impl Hardened {
         sys::flock(outer.as_raw_fd(), libc::LOCK_EX).map_err(io_err("flock"))?;
         sys::fchmod(outer.as_raw_fd(), 0o711).map_err(io_err("fchmod"))?;
         let inner_name = cstr(names.alnum(5).as_bytes())?;
-        sys::mkdirat(outer.as_raw_fd(), &inner_name, 0o700).map_err(io_err("mkdirat"))?;
-        sys::fchmodat(outer.as_raw_fd(), &inner_name, 0o711).map_err(io_err("fchmodat"))?;
+        sys::mkdirat(outer.as_raw_fd(), &inner_name, 0o711).map_err(io_err("mkdirat"))?;
         let mut sock_rel = inner_name.as_bytes().to_vec();
         sock_rel.extend_from_slice(b"/s");
         let sock_name = cstr(&sock_rel)?;
@@ -154,6 +153,11 @@ impl Hardened {
             .map_err(io_err("fstatat"))?;
         if st.st_mode & libc::S_IFMT != libc::S_IFSOCK || st.st_uid != euid {
             return Err("the client socket is not ours".into());
+        }
+        // The socket's mode shows the umask: only if it took some of 0711
+        // does the inner directory need its mode set.
+        if st.st_mode & 0o711 != 0o711 {
+            sys::fchmodat(outer.as_raw_fd(), &inner_name, 0o711).map_err(io_err("fchmodat"))?;
         }
         sys::fchmodat(outer.as_raw_fd(), &sock_name, 0o666).map_err(io_err("fchmodat"))?;
         sock.connect(server).map_err(io_err("connect"))?;
