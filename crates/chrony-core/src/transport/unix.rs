@@ -18,10 +18,10 @@
 //! 4. `<5 random>` is made inside it (`mkdirat` through the outer
 //!    directory's descriptor) with mode 0711; should the umask take some
 //!    of it (the socket's mode in step 5 shows the umask), it is given 0711
-//!    by name through that descriptor. From step 2 on, nobody but us can create, rename or
-//!    replace entries in the outer directory (ours, 0700 then 0711), so the
-//!    inner directory's name needs no descriptor of its own, nor a check:
-//!    the name made is the name used.
+//!    by name through that descriptor. From step 2 on, nobody but us can
+//!    create, rename or replace entries in the outer directory (ours, 0700
+//!    then 0711), so the inner directory's name needs no descriptor of its
+//!    own, nor a check: the name made is the name used.
 //! 5. The socket `s` is bound by path (there is no `bindat`), then looked up
 //!    through the outer directory's descriptor (`<inner>/s`): if it is not
 //!    there, the bind followed a path changed under us, and we stop. Only

@@ -105,7 +105,8 @@ pub(super) fn remove_stale_dirs(parent: BorrowedFd<'_>, ours: FileId, euid: libc
         if sys::flock(fd.as_fd(), libc::LOCK_EX | libc::LOCK_NB).is_err() {
             continue; // in use
         }
-        // Held (and so kept open) until the directory is gone.
+        // An earlier build's lock file, if any: held (and so kept open)
+        // until the directory is gone.
         let lock = match sys::openat(
             fd.as_fd(),
             LOCK_NAME,
