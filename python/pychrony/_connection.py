@@ -11,7 +11,7 @@ from collections.abc import Callable
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from pychrony.exceptions import ChronySubinterpreterError, _ReportUnavailableError
+from pychrony.exceptions import ChronySubinterpreterError
 from pychrony.models import (
     Activity,
     AuthData,
@@ -277,7 +277,6 @@ class ChronyConnection:
     _check_options = staticmethod(_validate_options)
     _new_lock = staticmethod(threading.Lock)
     _client_class = staticmethod(_client_class)
-    _unavailable = _ReportUnavailableError
     _outside_with = _OUTSIDE_WITH
     _not_open = staticmethod(_make_not_open())
 
@@ -300,6 +299,8 @@ class ChronyConnection:
         #: is entered, so that a report costs one attribute lookup and one
         #: call; outside the block the same call raises RuntimeError.
         self._read: Callable[..., Any] = self._not_open
+        #: ``Client.read_optional`` of the open client, bound likewise.
+        self._read_opt: Callable[[str], Any] = self._not_open
 
     def __enter__(self) -> "ChronyConnection":
         """Open the connection.
@@ -324,6 +325,7 @@ class ChronyConnection:
                 self._address, self._timeout, self._retries, self._backend
             )
             self._client, self._read = client, client.read
+            self._read_opt = client.read_optional
         return self
 
     def __exit__(
@@ -335,7 +337,7 @@ class ChronyConnection:
         """Close the connection; exceptions from the ``with`` block propagate."""
         with self._state_lock:
             client, self._client = self._client, None
-            self._read = self._not_open
+            self._read = self._read_opt = self._not_open
         if client is not None:
             client.close()
 
@@ -630,10 +632,7 @@ class ChronyConnection:
         """Read the optional report ``name``, or None when chronyd lacks it.
 
         chronyd lacks an optional report when the facility it needs is not
-        configured (no RTC, no ``smoothtime``).
+        configured (no RTC, no ``smoothtime``). The client says so with None
+        (``Client.read_optional``), not with an exception to catch.
         """
-        read = self._read
-        try:
-            return read(name)
-        except self._unavailable:
-            return None
+        return self._read_opt(name)

@@ -84,6 +84,22 @@ class Client:
                 cannot parse one.
         """
 
+    def read_optional(self, name: str) -> Any:
+        """Read the optional report ``name`` like ``read``, or return None.
+
+        Args:
+            name: The report (``"rtcdata"`` or ``"smoothing"``).
+
+        Returns:
+            Its dataclass, or None when chronyd does not provide it (no RTC,
+            no ``smoothtime``); no exception is made for that case.
+
+        Raises:
+            ChronyConnectionError: chronyd did not answer, the client is
+                closed, or ``name`` is not a report.
+            ChronyDataError: A reply is malformed or holds invalid values.
+        """
+
     def close(self) -> None:
         """Close the connection; calling it again does nothing.
 

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from pychrony.exceptions import ChronyConnectionError
+from pychrony.exceptions import ChronyConnectionError, _ReportUnavailableError
 from pychrony.testing import make_rtc_data, make_source, make_source_stats, make_tracking
 
 
@@ -86,6 +86,12 @@ class FakeClient:
             "sourcestats": self.source_stats,
             "rtcdata": self.rtc_data,
         }[name]()
+
+    def read_optional(self, name: str) -> Any:
+        try:
+            return self.read(name)
+        except _ReportUnavailableError:
+            return None
 
     def close(self) -> None:
         self.close_calls += 1

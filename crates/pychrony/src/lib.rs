@@ -167,20 +167,22 @@ impl Client {
             return self.read_each(py, spec, &args);
         }
         let (records, _back) = waiting(py, |check| self.inner.read(name, &args, check))?;
-        let spec = records.spec();
-        match spec.shape {
-            Shape::PerSource | Shape::PerAddress { .. } | Shape::Paged | Shape::InReply => {
-                let objects = convert::records(py, &records)?;
-                Ok(PyList::new(py, objects)?.into_any().unbind())
-            }
-            Shape::Text => convert::text(py, &records),
-            Shape::Single | Shape::Optional => match records.len() {
-                1 => convert::record(py, &records),
-                _ => Err(PyValueError::new_err(format!(
-                    "internal error: no {} record",
-                    spec.name
-                ))),
-            },
+        Self::convert(py, &records)
+    }
+
+    /// The optional report registered as `name` (`read`'s result), or None
+    /// when chronyd does not provide it (no RTC, no `smoothtime`), without
+    /// making the exception `read` raises for that.
+    fn read_optional(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        let args = report_args(name, None)?;
+        let (records, _back) = waiting(py, |check| match self.inner.read(name, &args, check) {
+            Ok(records) => Ok(Some(records)),
+            Err(chrony_core::Error::NotAvailable { .. }) => Ok(None),
+            Err(e) => Err(e),
+        })?;
+        match records {
+            Some(records) => Self::convert(py, &records),
+            None => Ok(py.None()),
         }
     }
 
@@ -200,6 +202,26 @@ impl Client {
 }
 
 impl Client {
+    /// The Python value of a report's records: its dataclass, a list of
+    /// them, or the text.
+    fn convert(py: Python<'_>, records: &chrony_core::client::Records) -> PyResult<Py<PyAny>> {
+        let spec = records.spec();
+        match spec.shape {
+            Shape::PerSource | Shape::PerAddress { .. } | Shape::Paged | Shape::InReply => {
+                let objects = convert::records(py, records)?;
+                Ok(PyList::new(py, objects)?.into_any().unbind())
+            }
+            Shape::Text => convert::text(py, records),
+            Shape::Single | Shape::Optional => match records.len() {
+                1 => convert::record(py, records),
+                _ => Err(PyValueError::new_err(format!(
+                    "internal error: no {} record",
+                    spec.name
+                ))),
+            },
+        }
+    }
+
     /// A read of the per-source report `spec` whose records are built as
     /// their replies arrive, each with the GIL taken for it, while chronyd
     /// answers the next requests ([`chrony_core::Client::read_each`]). A
