@@ -570,6 +570,40 @@ fn first_field(record: &impl Record) -> String {
     format!("{:?}", record.fields().unwrap().items()[0])
 }
 
+/// Lost replies in a full window (every third SOURCE_DATA's first reply
+/// dropped, 14 of 40): each lost one is resent on its own timeout while the
+/// others go on, so the read ends after about two timeouts, not one per
+/// loss, and every record is the one asked for.
+#[test]
+fn lost_replies_in_a_full_window_are_resent_without_stalling() {
+    for via in VIAS {
+        let daemon = Daemon::sample(40);
+        let expected = daemon.sources.clone();
+        let fake = Fake::start(move |seen: &Seen| {
+            if seen.command == cmd::SOURCE_DATA && seen.index.is_multiple_of(3) && seen.attempt == 0
+            {
+                return Vec::new();
+            }
+            vec![Out::now(daemon.answer(seen))]
+        });
+        let client = connect(&fake, via);
+        let (r, elapsed) = timed(|| client.sources());
+        assert_eq!(r.unwrap(), expected, "{via:?}");
+        let seen = fake.requests();
+        let resent = seen
+            .iter()
+            .filter(|s| s.command == cmd::SOURCE_DATA && s.attempt > 0)
+            .count();
+        assert_eq!(resent, 14, "{via:?}: one resend per lost reply");
+        // One timeout per loss in turn would be 14 x 50 ms.
+        assert!(
+            elapsed < TIMEOUT * 4 + SLACK,
+            "{via:?}: {elapsed:?} for 14 lost replies"
+        );
+        assert_recovers(&fake, &client);
+    }
+}
+
 /// The indexes `read_each` hands over for the report `name`, and the
 /// records' first field (the address) with each.
 fn handed(client: &Client, name: &str) -> Result<Vec<(usize, String)>, Error> {
