@@ -36,12 +36,14 @@ def _lock_pid(directory: str, name: str) -> int | None:
     """The pid of the process that holds a client directory flocked (its
     creator), from ``/proc/locks``; None when nobody holds it."""
     try:
-        inode = os.stat(os.path.join(directory, name)).st_ino
+        st = os.stat(os.path.join(directory, name))
     except OSError:
         return None
+    # /proc/locks names the file as MAJOR:MINOR:INODE, the device in hex.
+    want = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
     for line in Path("/proc/locks").read_text().splitlines():
         fields = line.split()
-        if len(fields) > 5 and fields[1] == "FLOCK" and int(fields[5].rsplit(":")[-1]) == inode:
+        if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == want:
             return int(fields[4])
     return None
 
@@ -202,11 +204,13 @@ def test_removed_at_interpreter_exit(victim: chronylab.Instance, ending: str) ->
         conn = pychrony.ChronyConnection(sys.argv[1])
         conn.__enter__()
         conn.get_tracking()
-        held = {{int(f[5].rsplit(":")[-1]) for f in map(str.split, open("/proc/locks"))
+        held = {{f[5] for f in map(str.split, open("/proc/locks"))
                  if len(f) > 5 and f[1] == "FLOCK" and f[4] == str(os.getpid())}}
+        def file_id(n):
+            st = os.stat(os.path.join(sys.argv[2], n))
+            return f"{{os.major(st.st_dev):02x}}:{{os.minor(st.st_dev):02x}}:{{st.st_ino}}"
         print(os.getpid(), len([n for n in os.listdir(sys.argv[2]) if n.startswith("pychrony.")
-                                and os.stat(os.path.join(sys.argv[2], n)).st_ino in held]),
-              flush=True)
+                                and file_id(n) in held]), flush=True)
         {ending}
     """
     sock_dir = os.path.dirname(victim.socket)

@@ -825,18 +825,23 @@ fn our_client_dirs(dir: &Path) -> Vec<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let pid = std::process::id().to_string();
     let locks = fs::read_to_string("/proc/locks").unwrap();
-    let held: Vec<u64> = locks
+    let held: Vec<String> = locks
         .lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
         .filter(|f| f.len() > 5 && f[1] == "FLOCK" && f[4] == pid)
-        .filter_map(|f| f[5].rsplit(':').next()?.parse().ok())
+        .map(|f| f[5].to_owned())
         .collect();
+    // /proc/locks names the file as MAJOR:MINOR:INODE, the device in hex.
+    let file_id = |m: &fs::Metadata| {
+        let dev = m.dev();
+        format!("{:02x}:{:02x}:{}", libc::major(dev), libc::minor(dev), m.ino())
+    };
     fs::read_dir(dir)
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("pychrony."))
         .map(|e| e.path())
-        .filter(|p| fs::metadata(p).is_ok_and(|m| held.contains(&m.ino())))
+        .filter(|p| fs::metadata(p).is_ok_and(|m| held.contains(&file_id(&m))))
         .collect()
 }
 
