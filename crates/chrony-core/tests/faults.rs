@@ -834,7 +834,12 @@ fn our_client_dirs(dir: &Path) -> Vec<PathBuf> {
     // /proc/locks names the file as MAJOR:MINOR:INODE, the device in hex.
     let file_id = |m: &fs::Metadata| {
         let dev = m.dev();
-        format!("{:02x}:{:02x}:{}", libc::major(dev), libc::minor(dev), m.ino())
+        format!(
+            "{:02x}:{:02x}:{}",
+            libc::major(dev),
+            libc::minor(dev),
+            m.ino()
+        )
     };
     fs::read_dir(dir)
         .unwrap()
